@@ -1,0 +1,153 @@
+"""Application factory: ``create_app()`` builds a configured Flask app in small steps."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+from flask_sqlalchemy import SQLAlchemy
+
+from config import Config, get_config
+
+__version__ = "0.1.0"
+
+log = logging.getLogger(__name__)
+
+
+def create_app(config_name: str | None = None) -> Flask:
+    """Build the app for ``config_name`` (else ``APP_ENV``); raises ``ConfigError`` if unsafe."""
+    config = get_config(config_name)
+    app = Flask(__name__, instance_relative_config=True, static_folder=None)
+    app.config.from_object(config)
+    app.json.sort_keys = False  # keep fields in the order the contract lists them
+
+    from app.logs import configure_logging
+
+    configure_logging(app)
+    _announce(app, config)
+    register_extensions(app)
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_request_hooks(app)
+    register_commands(app)
+    return app
+
+
+def _announce(app: Flask, config: Config) -> None:
+    if config.uses_dev_secrets and not config.TESTING:
+        log.warning("using fixed development-only secrets; never run this config in production")
+    if config.APP_ENV == "production":
+        if not config.REDIS_URL:
+            log.warning("REDIS_URL is not set: rate limits are per process (memory://)")
+        if config.SQLALCHEMY_DATABASE_URI.startswith("sqlite"):
+            log.warning("production is running on SQLite; set DATABASE_URL to PostgreSQL")
+
+
+def register_extensions(app: Flask) -> None:
+    from app.extensions import api, cors, db, jwt, limiter, migrate, talisman
+    from app.security.passwords import warm_up
+    from app.security.tokens import register_token_callbacks
+
+    _ensure_instance_folder(app)
+    db.init_app(app)
+    _guard_session_teardown(app)
+    migrate.init_app(app, db, directory=_migrations_dir())
+    jwt.init_app(app)
+    register_token_callbacks(app)
+    with app.app_context():
+        warm_up()
+    limiter.init_app(app)
+    cors.init_app(
+        app,
+        origins=app.config["CORS_ORIGINS"],
+        allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+        expose_headers=[
+            "X-Request-ID",
+            "Retry-After",
+            "X-RateLimit-Limit",
+            "X-RateLimit-Remaining",
+            "X-RateLimit-Reset",
+        ],
+        max_age=600,
+    )
+    production = app.config["APP_ENV"] == "production"
+    talisman.init_app(
+        app,
+        force_https=False,  # nginx redirects; a Flask-side 302 breaks POSTs and LB probes
+        strict_transport_security=production,
+        strict_transport_security_max_age=31536000,
+        strict_transport_security_include_subdomains=True,
+        content_security_policy={"default-src": "'none'", "frame-ancestors": "'none'"},
+        frame_options="DENY",
+        referrer_policy="no-referrer",
+        session_cookie_secure=production,
+    )
+    api.init_app(app)
+    api.spec.components.security_scheme(
+        "Token",
+        {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "`Token <jwt>` (or `Bearer <jwt>`)",
+        },
+    )
+
+
+def register_blueprints(app: Flask) -> None:
+    from app.api import blp as api_blp
+    from app.auth import blp as auth_blp
+    from app.extensions import api
+    from app.health import bp as health_bp
+
+    api.register_blueprint(auth_blp)
+    api.register_blueprint(api_blp)
+    app.register_blueprint(health_bp)
+
+
+def register_error_handlers(app: Flask) -> None:
+    from app.errors import register_error_handlers as register
+
+    register(app)
+
+
+def register_request_hooks(app: Flask) -> None:
+    from app.middleware import register_request_hooks as register
+
+    register(app)
+
+
+def register_commands(app: Flask) -> None:
+    from app.cli import register_commands as register
+
+    register(app)
+
+
+def _migrations_dir() -> str:
+    from pathlib import Path
+
+    return str(Path(__file__).resolve().parent.parent / "migrations")
+
+
+def _ensure_instance_folder(app: Flask) -> None:
+    import os
+
+    os.makedirs(app.instance_path, exist_ok=True)
+
+
+def _guard_session_teardown(app: Flask) -> None:
+    """Flask-SQLAlchemy's end-of-request ``session.remove()`` can raise when the database has
+    just dropped the connection; it runs outside every error handler, so it would become a bare
+    HTML 500. Log it instead: the response is already decided."""
+    funcs = app.teardown_appcontext_funcs
+    for index, func in enumerate(funcs):
+        if getattr(func, "__func__", None) is SQLAlchemy._teardown_session:
+            original = func
+
+            def guarded(exc: BaseException | None, _original=original) -> None:
+                try:
+                    _original(exc)
+                except Exception:
+                    log.warning("closing the database session failed", exc_info=True)
+
+            funcs[index] = guarded

@@ -1,0 +1,111 @@
+"""Request and response schemas for user accounts (they also feed the OpenAPI document)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import marshmallow as ma
+
+from app.models.user import BIO_MAX, EMAIL_MAX, IMAGE_MAX, USERNAME_MAX
+from app.validation import BLANK, RequestSchema, Text
+
+PASSWORD_MIN = 8
+PASSWORD_MAX = 256
+_USERNAME = re.compile(r"[^\s/\\?#%]+")  # it appears in URL paths: /api/profiles/<username>
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_URL = re.compile(r"https?://[^\s]+", re.IGNORECASE)
+
+
+def _username(value: str) -> None:
+    if not _USERNAME.fullmatch(value):
+        raise ma.ValidationError("may not contain spaces, slashes, '?', '#' or '%'")
+
+
+def _email(value: str) -> None:
+    if not _EMAIL.fullmatch(value):
+        raise ma.ValidationError("is invalid")
+
+
+def _image_url(value: str) -> None:
+    if not _URL.fullmatch(value):
+        raise ma.ValidationError("must be an http(s) URL")
+
+
+def Username(**kwargs: Any) -> Text:  # noqa: N802 - a field factory reads like a field class
+    return Text(max_length=USERNAME_MAX, validate=_username, **kwargs)
+
+
+def Email(**kwargs: Any) -> Text:  # noqa: N802
+    return Text(max_length=EMAIL_MAX, validate=_email, **kwargs)
+
+
+def Password(**kwargs: Any) -> Text:  # noqa: N802
+    return Text(max_length=PASSWORD_MAX, min_length=PASSWORD_MIN, **kwargs)
+
+
+def envelope(schema: type[ma.Schema], **kwargs: Any) -> ma.fields.Nested:
+    """The resource wrapper (``{"user": {...}}``); missing or null means "can't be blank"."""
+    return ma.fields.Nested(
+        schema,
+        required=True,
+        error_messages={"required": BLANK, "null": BLANK, "type": "must be an object"},
+        **kwargs,
+    )
+
+
+class NewUser(RequestSchema):
+    username = Username(required=True)
+    email = Email(required=True)
+    password = Password(required=True, load_only=True)
+
+
+class RegisterRequest(RequestSchema):
+    user = envelope(NewUser)
+
+
+class Credentials(RequestSchema):
+    email = Text(max_length=EMAIL_MAX, required=True)
+    # Long enough for any real password; longer input is refused before it is hashed.
+    password = Text(max_length=PASSWORD_MAX, required=True, load_only=True)
+
+
+class LoginRequest(RequestSchema):
+    user = envelope(Credentials)
+
+
+class UserChanges(RequestSchema):
+    username = Username()
+    email = Email()
+    password = Password(load_only=True)
+    # Empty string and null both mean "no bio / no image".
+    bio = Text(max_length=BIO_MAX, allow_none=True, allow_blank=True)
+    image = Text(max_length=IMAGE_MAX, allow_none=True, allow_blank=True)
+
+    @ma.validates("image")
+    def _check_image(self, value: str | None, **_kwargs: Any) -> None:
+        if value and value.strip():
+            _image_url(value)
+
+    @ma.post_load
+    def _blank_to_null(self, data: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
+        for key in ("bio", "image"):
+            if key in data and data[key] is not None and not data[key].strip():
+                data[key] = None
+        return data
+
+
+class UpdateUserRequest(RequestSchema):
+    user = envelope(UserChanges)
+
+
+class UserOut(ma.Schema):
+    email = ma.fields.String(required=True)
+    token = ma.fields.String(required=True)
+    username = ma.fields.String(required=True)
+    bio = ma.fields.String(allow_none=True, required=True)
+    image = ma.fields.String(allow_none=True, required=True)
+
+
+class UserResponse(ma.Schema):
+    user = ma.fields.Nested(UserOut, required=True)

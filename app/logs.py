@@ -1,0 +1,133 @@
+"""Logging: JSON lines (production) or readable text, a request id on every record, and
+redaction so that passwords, tokens and Authorization headers never reach a log line."""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from typing import Any
+
+from flask import Flask, g, has_request_context
+from pythonjsonlogger.json import JsonFormatter
+
+HANDLER_NAME = "app"
+REDACTED = "[REDACTED]"
+
+_PATTERNS: list[tuple[re.Pattern[str], str]] = [
+    # Authorization headers in any rendering: "Authorization: Token x", {'Authorization': 'x'}.
+    (
+        re.compile(
+            r"""(authorization['"]?\s*[:=]\s*['"]?)(?:(?:token|bearer|basic)\s+)?[^\s'",}]+""", re.I
+        ),
+        r"\1" + REDACTED,
+    ),
+    # Secret-looking keys in JSON, reprs and query strings: "password": "x", password=x.
+    (
+        re.compile(
+            r"""((?:password|passwd|secret|token|refreshToken|api_key)['"]?\s*[:=]\s*['"]?)[^\s'",}&]+""",
+            re.I,
+        ),
+        r"\1" + REDACTED,
+    ),
+    # Bare JWTs anywhere (three base64url parts, the first a JSON header).
+    (re.compile(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"), REDACTED),
+    # Password hashes.
+    (re.compile(r"\$argon2[a-z]*\$[^\s'\"]+"), REDACTED),
+    # Credentials inside URLs: scheme://user:password@host.
+    (re.compile(r"(://[^:/\s@]*:)[^@\s/]+@"), r"\1" + REDACTED + "@"),
+]
+
+_SENSITIVE_FIELDS = frozenset({"password", "token", "refreshtoken", "authorization", "secret"})
+
+
+def redact(text: str) -> str:
+    """Replace every secret-looking part of ``text`` with ``[REDACTED]``."""
+    for pattern, replacement in _PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def _redact_value(key: str, value: Any) -> Any:
+    if key.lower() in _SENSITIVE_FIELDS and value is not None:
+        return REDACTED
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {k: _redact_value(str(k), v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redact_value(key, v) for v in value]
+    return value
+
+
+class RedactingJsonFormatter(JsonFormatter):
+    """python-json-logger's formatter with every value passed through ``redact``."""
+
+    def process_log_record(self, log_data: dict[str, Any]) -> dict[str, Any]:
+        return {key: _redact_value(key, value) for key, value in log_data.items()}
+
+
+class RedactingTextFormatter(logging.Formatter):
+    """Readable single-line-per-record text for development, redacted like the JSON form."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
+class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is now (pytest's capture swaps it per test)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
+
+
+def _install_request_id_factory() -> None:
+    """Give every record a ``request_id`` attribute, whoever created it and whatever handles it."""
+    previous = logging.getLogRecordFactory()
+    if getattr(previous, "adds_request_id", False):
+        return
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        record.request_id = g.get("request_id", "-") if has_request_context() else "-"
+        return record
+
+    factory.adds_request_id = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(factory)
+
+
+def build_formatter(log_format: str) -> logging.Formatter:
+    if log_format == "json":
+        return RedactingJsonFormatter(
+            "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+            rename_fields={"levelname": "level", "asctime": "time", "name": "logger"},
+        )
+    return RedactingTextFormatter(
+        "%(asctime)s %(levelname)-7s %(name)s [%(request_id)s] %(message)s"
+    )
+
+
+def configure_logging(app: Flask) -> None:
+    """Install (or replace) the app's one root handler; other handlers are left alone."""
+    _install_request_id_factory()
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if handler.get_name() == HANDLER_NAME:
+            root.removeHandler(handler)
+    handler = StderrHandler()
+    handler.set_name(HANDLER_NAME)
+    handler.setFormatter(build_formatter(app.config["LOG_FORMAT"]))
+    root.addHandler(handler)
+    root.setLevel(app.config["LOG_LEVEL"])
+    # Werkzeug's own access line would duplicate app.request's; SQL echo stays opt-in.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)

@@ -1,0 +1,78 @@
+"""Request plumbing: the Authorization scheme, request ids and one log line per request."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from flask import Flask, Response, g, request
+
+REQUEST_ID_HEADER = "X-Request-ID"
+_SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
+_AUTH_SCHEME = re.compile(r"^\s*(bearer|token)\s+", re.IGNORECASE)
+HEALTH_PATHS = ("/ping", "/health")
+
+request_log = logging.getLogger("app.request")
+
+
+class AuthorizationSchemeMiddleware:
+    """Accept ``Bearer <jwt>`` as well as the RealWorld ``Token <jwt>`` (any case).
+
+    flask-jwt-extended knows one header type, so both spellings are rewritten to ``Token``
+    before Flask sees the request: the limiter's key function and every route then agree.
+    """
+
+    def __init__(self, wsgi_app: Callable[..., Iterable[bytes]]) -> None:
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        header = environ.get("HTTP_AUTHORIZATION")
+        if header:
+            environ["HTTP_AUTHORIZATION"] = _AUTH_SCHEME.sub("Token ", header, count=1)
+        return self.wsgi_app(environ, start_response)
+
+
+def current_request_id() -> str:
+    """The id of the request being served (generated if the caller sent none or a bad one)."""
+    return getattr(g, "request_id", "-")
+
+
+def _assign_request_id() -> None:
+    incoming = request.headers.get(REQUEST_ID_HEADER, "")
+    g.request_id = incoming if _SANE_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+    g.request_started = time.perf_counter()
+
+
+def _finish_request(response: Response) -> Response:
+    response.headers[REQUEST_ID_HEADER] = current_request_id()
+    started = getattr(g, "request_started", None)
+    duration_ms = round((time.perf_counter() - started) * 1000, 2) if started else None
+    level = logging.DEBUG if request.path.startswith(HEALTH_PATHS) else logging.INFO
+    request_log.log(
+        level,
+        "%s %s %s %sms",
+        request.method,
+        request.path,
+        response.status_code,
+        duration_ms,
+        extra={
+            "method": request.method,
+            "path": request.path,
+            "status": response.status_code,
+            "duration_ms": duration_ms,
+            "remote_addr": request.remote_addr,
+            "user_id": getattr(g, "user_id", None),
+            "response_size": response.calculate_content_length(),
+        },
+    )
+    return response
+
+
+def register_request_hooks(app: Flask) -> None:
+    app.wsgi_app = AuthorizationSchemeMiddleware(app.wsgi_app)  # type: ignore[method-assign]
+    app.before_request(_assign_request_id)
+    app.after_request(_finish_request)

@@ -1,0 +1,1 @@
+"""Passwords, tokens and rate-limit keys: the security primitives, free of HTTP routing."""

@@ -1,0 +1,121 @@
+"""Request parsing and validation: the fields every schema builds on, and the one place that
+turns marshmallow/webargs failures into the contract's ``{"errors": {field: [...]}}`` shape."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import marshmallow as ma
+from webargs import core
+from webargs.flaskparser import FlaskParser
+
+from app.errors import MalformedBody, ValidationFailed
+
+BLANK = "can't be blank"
+
+
+class RequestSchema(ma.Schema):
+    """Base for request bodies: unknown keys are ignored, because real SPA clients send back whole
+    objects (e.g. the user with its token) on update."""
+
+    class Meta:
+        unknown = ma.EXCLUDE
+
+    error_messages = {"type": "must be a JSON object"}
+
+
+def _reject_nul(value: str) -> None:
+    if "\x00" in value:
+        raise ma.ValidationError("must not contain NUL bytes")
+
+
+class Text(ma.fields.String):
+    """A string field: strings only, no NUL bytes, bounded length, blank means missing.
+
+    ``required`` and ``null`` both report "can't be blank", as the contract wants.
+    """
+
+    default_error_messages = {
+        "required": BLANK,
+        "null": BLANK,
+        "invalid": "must be a string",
+        "invalid_utf8": "must be valid UTF-8",
+    }
+
+    def __init__(
+        self, *, max_length: int, min_length: int = 0, allow_blank: bool = False, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.max_length = max_length
+        self.min_length = min_length
+        self.allow_blank = allow_blank
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if not isinstance(value, str):  # marshmallow would accept bytes; JSON never sends them
+            raise self.make_error("invalid")
+        result = super()._deserialize(value, attr, data, **kwargs)
+        _reject_nul(result)
+        if not result.strip():
+            if self.allow_blank:
+                return result
+            raise ma.ValidationError(BLANK)
+        if len(result) > self.max_length:
+            raise ma.ValidationError(f"is too long (maximum is {self.max_length} characters)")
+        if len(result) < self.min_length:
+            raise ma.ValidationError(f"is too short (minimum is {self.min_length} characters)")
+        return result
+
+
+def flatten_errors(messages: Any, key: str | None = None) -> dict[str, list[str]]:
+    """Flatten marshmallow's nested messages to ``{field: [message, ...]}``.
+
+    The envelope (``user``, ``article``), the location (``json``, ``querystring``) and list indexes
+    disappear; schema-level errors (wrong JSON type) are reported under ``body``.
+    """
+    result: dict[str, list[str]] = {}
+
+    def walk(node: Any, field: str | None) -> None:
+        if isinstance(node, Mapping):
+            for name, child in node.items():
+                if name == "_schema" or (field is None and name in LOCATIONS):
+                    walk(child, "body" if name == "_schema" else None)
+                elif isinstance(name, int):
+                    walk(child, field)
+                else:
+                    walk(child, str(name))
+        elif isinstance(node, list | tuple):
+            for item in node:
+                walk(item, field)
+        else:
+            result.setdefault(field or "body", []).append(str(node))
+
+    walk(messages, key)
+    return result
+
+
+LOCATIONS = frozenset({"json", "querystring", "query", "view_args", "path", "form", "headers"})
+
+
+class RequestParser(FlaskParser):
+    """webargs parser that reads JSON whatever the Content-Type and raises our own errors."""
+
+    DEFAULT_VALIDATION_STATUS = 422
+
+    def _raw_load_json(self, req: Any) -> Any:
+        data = req.get_data(cache=True)  # bounded by MAX_CONTENT_LENGTH (413 before reading)
+        if not data.strip():
+            return core.missing
+        try:
+            return json.loads(data)
+        except RecursionError:
+            raise MalformedBody(message="JSON is nested too deeply") from None
+
+    def _handle_invalid_json_error(self, error: Exception, req: Any, *args: Any, **kw: Any) -> Any:
+        raise MalformedBody(message="malformed JSON")
+
+    def handle_error(
+        self, error: ma.ValidationError, req: Any, schema: ma.Schema, **kw: Any
+    ) -> Any:
+        raise ValidationFailed(flatten_errors(error.messages))

@@ -1,0 +1,244 @@
+"""Configuration classes, chosen by ``APP_ENV`` and filled from the environment (12-factor).
+
+Every setting is read when a config object is built, not at import, so tests and operators can
+change the environment and build a new app. ``ProductionConfig.validate()`` refuses unsafe
+secrets with one line that names the setting.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+# Fixed, public, development-only secrets: stable across workers and restarts, refused in
+# production (they are listed as placeholders below).
+DEV_SECRET_KEY = "dev-only-secret-key-not-for-production-use-0000"  # noqa: S105
+DEV_JWT_SECRET_KEY = "dev-only-jwt-secret-key-not-for-production-use-0"  # noqa: S105
+
+# Values pasted from tutorials or .env templates; production refuses them whatever their length.
+PLACEHOLDER_SECRETS = frozenset(
+    {
+        "",
+        "changeme",
+        "change-me",
+        "change_me",
+        "changethis",
+        "secret",
+        "secret-key",
+        "secret_key",
+        "your-secret-key",
+        "your_secret_key",
+        "supersecret",
+        "super-secret",
+        "please-change-me",
+        "replace-me",
+        "xxx",
+        "dev",
+        "development",
+        "test",
+        "password",
+        DEV_SECRET_KEY,
+        DEV_JWT_SECRET_KEY,
+    }
+)
+MIN_SECRET_BYTES = 32
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or unsafe; the message is one line naming the setting."""
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept Heroku-style ``postgres://`` and plain ``postgresql://``; always use psycopg 3."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _bool(value: str | None, default: bool) -> bool:
+    if value is None or value.strip() == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+
+
+class Config:
+    """Settings shared by every environment; subclasses change defaults, never the names."""
+
+    ENV_NAME = "base"
+    DEBUG = False
+    TESTING = False
+    DEFAULT_LOG_FORMAT = "text"
+    DEFAULT_LOG_LEVEL = "INFO"
+    DEFAULT_DATABASE_URL = "sqlite:///conduit.db"  # relative to the app's instance/ folder
+
+    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
+        env = os.environ if environ is None else environ
+        self.APP_ENV = self.ENV_NAME
+        self.APP_VERSION = env.get("APP_VERSION", "")
+
+        self.SECRET_KEY = env.get("SECRET_KEY", DEV_SECRET_KEY if self.uses_dev_secrets else "")
+        self.JWT_SECRET_KEY = env.get(
+            "JWT_SECRET_KEY", DEV_JWT_SECRET_KEY if self.uses_dev_secrets else ""
+        )
+        self.JWT_ACCESS_TOKEN_EXPIRES = timedelta(
+            seconds=_int(env, "JWT_ACCESS_TOKEN_EXPIRES", 3600)
+        )
+        # RealWorld clients send "Token <jwt>"; "Bearer" is rewritten to it by the middleware.
+        self.JWT_TOKEN_LOCATION = ["headers"]
+        self.JWT_HEADER_TYPE = "Token"
+        self.JWT_ALGORITHM = "HS256"
+        self.JWT_DECODE_ALGORITHMS = ["HS256"]  # pinned: never trust the token's own "alg"
+        self.JWT_ERROR_MESSAGE_KEY = "message"
+
+        self.SQLALCHEMY_DATABASE_URI = normalise_database_url(
+            env.get("DATABASE_URL") or self.DEFAULT_DATABASE_URL
+        )
+        self.SQLALCHEMY_ENGINE_OPTIONS = self._engine_options(env)
+        self.SQLALCHEMY_TRACK_MODIFICATIONS = False
+        self.DB_UNAVAILABLE_RETRY_AFTER = _int(env, "DB_UNAVAILABLE_RETRY_AFTER", 5)
+        self.HEALTH_CHECK_TIMEOUT = float(env.get("HEALTH_CHECK_TIMEOUT") or 2.0)
+
+        self.REDIS_URL = env.get("REDIS_URL", "")
+        self.REDIS_SOCKET_TIMEOUT = float(env.get("REDIS_SOCKET_TIMEOUT") or 0.5)
+
+        self.MAX_CONTENT_LENGTH = _int(env, "MAX_CONTENT_LENGTH", 1024 * 1024)
+        self.LOG_LEVEL = (env.get("LOG_LEVEL") or self.DEFAULT_LOG_LEVEL).upper()
+        self.LOG_FORMAT = (env.get("LOG_FORMAT") or self.DEFAULT_LOG_FORMAT).lower()
+
+        self.PASSWORD_HASH_TIME_COST = _int(env, "PASSWORD_HASH_TIME_COST", 3)
+        self.PASSWORD_HASH_MEMORY_COST = _int(env, "PASSWORD_HASH_MEMORY_COST", 65536)
+        self.PASSWORD_HASH_PARALLELISM = _int(env, "PASSWORD_HASH_PARALLELISM", 4)
+
+        self.RATELIMIT_ENABLED = _bool(env.get("RATELIMIT_ENABLED"), self.default_ratelimit)
+        self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
+        self.RATELIMIT_STORAGE_OPTIONS = {
+            "socket_timeout": self.REDIS_SOCKET_TIMEOUT,
+            "socket_connect_timeout": self.REDIS_SOCKET_TIMEOUT,
+        }
+        self.RATELIMIT_STRATEGY = "sliding-window-counter"
+        self.RATELIMIT_HEADERS_ENABLED = True
+        self.RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+        self.RATELIMIT_SWALLOW_ERRORS = True
+        self.RATELIMIT_DEFAULT = env.get("RATELIMIT_DEFAULT", "")
+
+        origins = env.get("CORS_ORIGINS", self.default_cors_origins)
+        self.CORS_ORIGINS = [o.strip() for o in origins.split(",") if o.strip()]
+
+        self.SENTRY_DSN = env.get("SENTRY_DSN", "")
+
+        self.API_TITLE = "Conduit API"
+        self.API_VERSION = "v2"
+        self.OPENAPI_VERSION = "3.0.3"
+        self.OPENAPI_URL_PREFIX = "/api"
+        self.OPENAPI_JSON_PATH = "openapi.json"
+
+    # Defaults that differ per environment -------------------------------------------------------
+    uses_dev_secrets = True
+    default_ratelimit = True
+    default_cors_origins = "*"
+
+    def _engine_options(self, env: Mapping[str, str]) -> dict[str, Any]:
+        # Never echo bound parameters (emails, hashes) into exception messages or logs.
+        options: dict[str, Any] = {"hide_parameters": True}
+        if self.SQLALCHEMY_DATABASE_URI.startswith("postgresql"):
+            statement_timeout_ms = _int(env, "DB_STATEMENT_TIMEOUT_MS", 30000)
+            options.update(
+                pool_pre_ping=True,
+                pool_recycle=_int(env, "DB_POOL_RECYCLE", 1800),
+                pool_size=_int(env, "DB_POOL_SIZE", 10),
+                max_overflow=_int(env, "DB_MAX_OVERFLOW", 5),
+                pool_timeout=_int(env, "DB_POOL_TIMEOUT", 5),
+                connect_args={
+                    # Bounded so a dead or unreachable database gives a fast 503, never a hang.
+                    "connect_timeout": _int(env, "DB_CONNECT_TIMEOUT", 2),
+                    "options": f"-c statement_timeout={statement_timeout_ms}",
+                    "application_name": env.get("DB_APPLICATION_NAME", "conduit"),
+                },
+            )
+        else:
+            # SQLite: wait briefly on a locked file instead of failing at once.
+            options["connect_args"] = {"timeout": _int(env, "DB_CONNECT_TIMEOUT", 2)}
+        return options
+
+    def validate(self) -> None:
+        """Refuse settings that would be unsafe; each failure is one line naming the setting."""
+        if self.LOG_FORMAT not in {"json", "text"}:
+            raise ConfigError(f"LOG_FORMAT must be 'json' or 'text', got {self.LOG_FORMAT!r}")
+        if self.MAX_CONTENT_LENGTH <= 0:
+            raise ConfigError("MAX_CONTENT_LENGTH must be a positive number of bytes")
+        if self.JWT_ACCESS_TOKEN_EXPIRES.total_seconds() <= 0:
+            raise ConfigError("JWT_ACCESS_TOKEN_EXPIRES must be a positive number of seconds")
+
+
+class DevelopmentConfig(Config):
+    ENV_NAME = "development"
+    DEBUG = False  # the debugger stays off; `flask run --debug` turns it on deliberately
+
+
+class TestingConfig(Config):
+    ENV_NAME = "testing"
+    TESTING = True
+    DEFAULT_LOG_LEVEL = "DEBUG"
+    DEFAULT_DATABASE_URL = "sqlite:///conduit-test.db"
+    default_ratelimit = False
+
+    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
+        env = dict(os.environ if environ is None else environ)
+        # Tests never touch the developer's database: only TEST_DATABASE_URL is honoured.
+        env["DATABASE_URL"] = env.get("TEST_DATABASE_URL", "")
+        # Cheap hashing keeps the suite fast; production strength is tested separately.
+        env.setdefault("PASSWORD_HASH_TIME_COST", "1")
+        env.setdefault("PASSWORD_HASH_MEMORY_COST", "1024")
+        env.setdefault("PASSWORD_HASH_PARALLELISM", "1")
+        super().__init__(env)
+
+
+class ProductionConfig(Config):
+    ENV_NAME = "production"
+    DEFAULT_LOG_FORMAT = "json"
+    uses_dev_secrets = False
+    default_cors_origins = ""
+
+    def validate(self) -> None:
+        super().validate()
+        for name in ("SECRET_KEY", "JWT_SECRET_KEY"):
+            value: str = getattr(self, name)
+            if not value:
+                raise ConfigError(f"{name} is not set; production needs a random secret")
+            if value.strip().lower() in PLACEHOLDER_SECRETS:
+                raise ConfigError(f"{name} is a known placeholder; set a random secret")
+            if len(value.encode()) < MIN_SECRET_BYTES:
+                raise ConfigError(f"{name} is shorter than {MIN_SECRET_BYTES} bytes")
+        if "*" in self.CORS_ORIGINS:
+            raise ConfigError("CORS_ORIGINS may not contain '*' in production; list the origins")
+
+
+CONFIGS: dict[str, type[Config]] = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def get_config(name: str | None = None, environ: Mapping[str, str] | None = None) -> Config:
+    """Build the config for ``name`` (else ``APP_ENV``, else development) and validate it."""
+    env = os.environ if environ is None else environ
+    chosen = (name or env.get("APP_ENV") or "development").strip().lower()
+    if chosen not in CONFIGS:
+        raise ConfigError(f"APP_ENV must be one of {', '.join(CONFIGS)}, got {chosen!r}")
+    config = CONFIGS[chosen](env)
+    config.validate()
+    return config

@@ -1,0 +1,162 @@
+"""Fixtures: a fresh database per test run (SQLite file, or a new PostgreSQL database created on
+the server named by ``TEST_DATABASE_URL`` and dropped afterwards), emptied after every test.
+
+``REQUIRE_DATABASE=postgresql`` makes the run fail unless it really ran on PostgreSQL, and with
+``CI=true`` a test that needs Redis fails instead of skipping when Redis is not reachable.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import redis
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from app import create_app
+from app.extensions import db
+from config import normalise_database_url
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def _create_postgres_database(server_url: str) -> tuple[str, Callable[[], None]]:
+    """Create ``conduit_test_<random>`` on the server and return its URL and a dropper."""
+    url = make_url(normalise_database_url(server_url))
+    name = f"conduit_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return url.set(database=name).render_as_string(hide_password=False), drop
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    server_url = os.environ.get("TEST_DATABASE_URL", "")
+    if server_url.startswith(("postgres://", "postgresql")):
+        url, drop = _create_postgres_database(server_url)
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+        drop = None
+    required = os.environ.get("REQUIRE_DATABASE", "")
+    if required and not url.startswith(required):
+        pytest.fail(f"REQUIRE_DATABASE={required} but the test database is {url.split(':')[0]}")
+    previous = os.environ.get("TEST_DATABASE_URL")
+    os.environ["TEST_DATABASE_URL"] = url  # every app the tests build uses this database
+    yield url
+    if previous is None:
+        os.environ.pop("TEST_DATABASE_URL", None)
+    else:
+        os.environ["TEST_DATABASE_URL"] = previous
+    if drop:
+        drop()
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str) -> Iterator[Flask]:
+    application = create_app("testing")
+    with application.app_context():
+        upgrade()  # the real migrations build the schema, on SQLite and on PostgreSQL
+    yield application
+    with application.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _push_request_context() -> None:
+    """Replace pytest-flask's fixture of this name, which pushes one request context for the
+    whole test: every client request would then share one app context and one database session,
+    unlike production. Here each request gets its own, and tests open ``app.app_context()``
+    themselves when they touch the database directly."""
+
+
+@pytest.fixture(autouse=True)
+def _clean_database(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield
+    if "app" not in request.fixturenames:
+        return
+    application: Flask = request.getfixturevalue("app")
+    with application.app_context():
+        db.session.remove()
+        tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+        with db.engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                quoted = ", ".join(f'"{name}"' for name in tables)
+                connection.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+            else:
+                for name in tables:
+                    connection.execute(text(f'DELETE FROM "{name}"'))
+
+
+@pytest.fixture
+def make_app(monkeypatch: pytest.MonkeyPatch, app: Flask) -> Callable[..., Flask]:
+    """Build another app on the test database with extra environment, e.g. a production one."""
+
+    def build(config_name: str = "testing", **env: str) -> Flask:
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        return create_app(config_name)
+
+    return build
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """A reachable Redis (``TEST_REDIS_URL``, default db 15 on localhost), or skip — fail in CI."""
+    url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1).ping()
+    except redis.RedisError as error:
+        if IN_CI:
+            pytest.fail(f"Redis is required in CI but unreachable: {type(error).__name__}")
+        pytest.skip("Redis is not reachable at TEST_REDIS_URL")
+    return url
+
+
+def register(
+    client: FlaskClient,
+    username: str = "alice",
+    email: str | None = None,
+    password: str = "correct horse battery",
+) -> dict[str, Any]:
+    """Register through the API and return the ``user`` object (with its token)."""
+    response = client.post(
+        "/api/users",
+        json={
+            "user": {
+                "username": username,
+                "email": email or f"{username}@example.com",
+                "password": password,
+            }
+        },
+    )
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["user"]
+
+
+def auth_header(token: str, scheme: str = "Token") -> dict[str, str]:
+    return {"Authorization": f"{scheme} {token}"}
+
+
+@pytest.fixture
+def user(client: FlaskClient) -> dict[str, Any]:
+    return register(client)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    server = os.environ.get("TEST_DATABASE_URL", "")
+    backend = "postgresql" if server.startswith(("postgres://", "postgresql")) else "sqlite"
+    return f"test database backend: {backend}"

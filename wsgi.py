@@ -1,0 +1,15 @@
+"""WSGI entry point: ``gunicorn wsgi:app`` and ``flask --app wsgi ...``.
+
+An unsafe configuration stops the process with one line naming the setting, not a traceback.
+"""
+
+import sys
+
+from app import create_app
+from config import ConfigError
+
+try:
+    app = create_app()
+except ConfigError as error:
+    print(f"configuration error: {error}", file=sys.stderr)
+    sys.exit(1)
