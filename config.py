@@ -7,6 +7,7 @@ secrets with one line that names the setting.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 from datetime import timedelta
@@ -74,6 +75,16 @@ def _int(environ: Mapping[str, str], name: str, default: int) -> int:
         raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
 
 
+def _float(environ: Mapping[str, str], name: str, default: float) -> float:
+    raw = environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from None
+
+
 class Config:
     """Settings shared by every environment; subclasses change defaults, never the names."""
 
@@ -109,10 +120,10 @@ class Config:
         self.SQLALCHEMY_ENGINE_OPTIONS = self._engine_options(env)
         self.SQLALCHEMY_TRACK_MODIFICATIONS = False
         self.DB_UNAVAILABLE_RETRY_AFTER = _int(env, "DB_UNAVAILABLE_RETRY_AFTER", 5)
-        self.HEALTH_CHECK_TIMEOUT = float(env.get("HEALTH_CHECK_TIMEOUT") or 2.0)
+        self.HEALTH_CHECK_TIMEOUT = _float(env, "HEALTH_CHECK_TIMEOUT", 2.0)
 
         self.REDIS_URL = env.get("REDIS_URL", "")
-        self.REDIS_SOCKET_TIMEOUT = float(env.get("REDIS_SOCKET_TIMEOUT") or 0.5)
+        self.REDIS_SOCKET_TIMEOUT = _float(env, "REDIS_SOCKET_TIMEOUT", 0.5)
 
         self.MAX_CONTENT_LENGTH = _int(env, "MAX_CONTENT_LENGTH", 1024 * 1024)
         self.LOG_LEVEL = (env.get("LOG_LEVEL") or self.DEFAULT_LOG_LEVEL).upper()
@@ -136,8 +147,6 @@ class Config:
 
         origins = env.get("CORS_ORIGINS", self.default_cors_origins)
         self.CORS_ORIGINS = [o.strip() for o in origins.split(",") if o.strip()]
-
-        self.SENTRY_DSN = env.get("SENTRY_DSN", "")
 
         self.API_TITLE = "Conduit API"
         self.API_VERSION = "v2"
@@ -177,6 +186,11 @@ class Config:
         """Refuse settings that would be unsafe; each failure is one line naming the setting."""
         if self.LOG_FORMAT not in {"json", "text"}:
             raise ConfigError(f"LOG_FORMAT must be 'json' or 'text', got {self.LOG_FORMAT!r}")
+        if self.LOG_LEVEL not in logging.getLevelNamesMapping():
+            raise ConfigError(f"LOG_LEVEL must be a logging level name, got {self.LOG_LEVEL!r}")
+        for name in ("HEALTH_CHECK_TIMEOUT", "REDIS_SOCKET_TIMEOUT"):
+            if not getattr(self, name) > 0:  # zero would fail every check at once
+                raise ConfigError(f"{name} must be a positive number of seconds")
         if self.MAX_CONTENT_LENGTH <= 0:
             raise ConfigError("MAX_CONTENT_LENGTH must be a positive number of bytes")
         if self.JWT_ACCESS_TOKEN_EXPIRES.total_seconds() <= 0:

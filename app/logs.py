@@ -23,12 +23,14 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
         r"\1" + REDACTED,
     ),
     # Secret-looking keys in JSON, reprs and query strings: "password": "x", password=x.
+    # A quoted value is blanked up to its closing quote, so passwords with spaces go whole.
     (
         re.compile(
-            r"""((?:password|passwd|secret|token|refreshToken|api_key)['"]?\s*[:=]\s*['"]?)[^\s'",}&]+""",
+            r"""((?:password|passwd|secret|token|refreshToken|api_key)['"]?\s*[:=]\s*)"""
+            r"""(?:(")(?:[^"\\]|\\.)*"|(')(?:[^'\\]|\\.)*'|[^\s'",}&]+)""",
             re.I,
         ),
-        r"\1" + REDACTED,
+        r"\1\2\3" + REDACTED + r"\2\3",
     ),
     # Bare JWTs anywhere (three base64url parts, the first a JSON header).
     (re.compile(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"), REDACTED),

@@ -13,7 +13,8 @@ from flask import Flask, Response, g, request
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
-_AUTH_SCHEME = re.compile(r"^\s*(bearer|token)\s+", re.IGNORECASE)
+# The scheme alone ("Bearer", no token) is rewritten too, so it fails like a bare "Token".
+_AUTH_SCHEME = re.compile(r"^\s*(bearer|token)(?:\s+|$)", re.IGNORECASE)
 HEALTH_PATHS = ("/ping", "/health")
 
 request_log = logging.getLogger("app.request")
@@ -74,5 +75,7 @@ def _finish_request(response: Response) -> Response:
 
 def register_request_hooks(app: Flask) -> None:
     app.wsgi_app = AuthorizationSchemeMiddleware(app.wsgi_app)  # type: ignore[method-assign]
-    app.before_request(_assign_request_id)
+    # First of all before-request hooks: the limiter's (registered earlier) may reject the
+    # request, and that response needs an id and a duration too.
+    app.before_request_funcs.setdefault(None, []).insert(0, _assign_request_id)
     app.after_request(_finish_request)

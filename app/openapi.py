@@ -7,12 +7,26 @@ and request bodies are parsed by ``app.validation.RequestParser``.
 from __future__ import annotations
 
 import flask_smorest
+import marshmallow as ma
 
 from app.validation import RequestParser
 
 
+class ErrorEnvelope(ma.Schema):
+    """Every error body: ``{"errors": {"<field or topic>": ["<message>", ...]}}``."""
+
+    errors = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.List(ma.fields.String()),
+        required=True,
+        metadata={"example": {"email": ["can't be blank"]}},
+    )
+
+
 class Api(flask_smorest.Api):
     """The OpenAPI document generator, minus smorest's error formatting."""
+
+    ERROR_SCHEMA = ErrorEnvelope
 
     def _register_error_handlers(self) -> None:
         # app/errors.py owns every error response; smorest's {"code","status"} shape is not ours.

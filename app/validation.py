@@ -10,6 +10,7 @@ from typing import Any
 import marshmallow as ma
 from webargs import core
 from webargs.flaskparser import FlaskParser
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from app.errors import MalformedBody, ValidationFailed
 
@@ -98,6 +99,15 @@ def flatten_errors(messages: Any, key: str | None = None) -> dict[str, list[str]
 LOCATIONS = frozenset({"json", "querystring", "query", "view_args", "path", "form", "headers"})
 
 
+def _streamed_past_limit(req: Any, size: int) -> bool:
+    """Werkzeug cuts a streamed (chunked) body at MAX_CONTENT_LENGTH without an error; a byte
+    left over after the limit means the body was too large."""
+    limit = req.max_content_length
+    if req.content_length is not None or limit is None or size < limit:
+        return False
+    return bool(req.environ["wsgi.input"].read(1))
+
+
 class RequestParser(FlaskParser):
     """webargs parser that reads JSON whatever the Content-Type and raises our own errors."""
 
@@ -105,12 +115,16 @@ class RequestParser(FlaskParser):
 
     def _raw_load_json(self, req: Any) -> Any:
         data = req.get_data(cache=True)  # bounded by MAX_CONTENT_LENGTH (413 before reading)
+        if _streamed_past_limit(req, len(data)):
+            raise RequestEntityTooLarge()
         if not data.strip():
             return core.missing
         try:
             return json.loads(data)
         except RecursionError:
             raise MalformedBody(message="JSON is nested too deeply") from None
+        except ValueError:  # e.g. an integer literal over Python's 4300-digit limit
+            raise MalformedBody(message="malformed JSON") from None
 
     def _handle_invalid_json_error(self, error: Exception, req: Any, *args: Any, **kw: Any) -> Any:
         raise MalformedBody(message="malformed JSON")

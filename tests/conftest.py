@@ -2,7 +2,8 @@
 the server named by ``TEST_DATABASE_URL`` and dropped afterwards), emptied after every test.
 
 ``REQUIRE_DATABASE=postgresql`` makes the run fail unless it really ran on PostgreSQL, and with
-``CI=true`` a test that needs Redis fails instead of skipping when Redis is not reachable.
+``CI=true`` a test that needs Redis or PostgreSQL fails instead of skipping when the server is not
+reachable.
 """
 
 from __future__ import annotations
@@ -113,6 +114,32 @@ def make_app(monkeypatch: pytest.MonkeyPatch, app: Flask) -> Callable[..., Flask
     return build
 
 
+def _service_unavailable(message: str) -> None:
+    """Skip on a developer's machine without the server; in CI a missing server is a failure."""
+    if IN_CI:
+        pytest.fail(f"{message} (required in CI)")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url() -> str:
+    """A reachable PostgreSQL server for tests that need PostgreSQL whatever the main backend:
+    ``TEST_DATABASE_URL`` when it is PostgreSQL, else ``TEST_POSTGRES_URL`` (default: the local
+    server's ``postgres`` database). Tests create their own databases there; skip — fail in CI."""
+    server = os.environ.get("TEST_DATABASE_URL", "")
+    if not server.startswith(("postgres://", "postgresql")):
+        server = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    engine = create_engine(normalise_database_url(server), connect_args={"connect_timeout": 2})
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception as error:
+        _service_unavailable(f"PostgreSQL is not reachable: {type(error).__name__}")
+    finally:
+        engine.dispose()
+    return server
+
+
 @pytest.fixture
 def redis_url() -> str:
     """A reachable Redis (``TEST_REDIS_URL``, default db 15 on localhost), or skip — fail in CI."""
@@ -120,9 +147,7 @@ def redis_url() -> str:
     try:
         redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1).ping()
     except redis.RedisError as error:
-        if IN_CI:
-            pytest.fail(f"Redis is required in CI but unreachable: {type(error).__name__}")
-        pytest.skip("Redis is not reachable at TEST_REDIS_URL")
+        _service_unavailable(f"Redis is not reachable at TEST_REDIS_URL: {type(error).__name__}")
     return url
 
 

@@ -14,7 +14,9 @@ from app.security.passwords import hash_password, needs_rehash, verify_password
 
 
 def _find_by(column: Any, value: str) -> User | None:
-    return db.session.scalar(select(User).where(func.lower(column) == value.lower()))
+    # Both sides folded by the database, exactly as the unique index does: Python's str.lower()
+    # and SQLite's ASCII-only lower() disagree on non-ASCII capitals ("É").
+    return db.session.scalar(select(User).where(func.lower(column) == func.lower(value)))
 
 
 def _ensure_available(username: str | None, email: str | None, exclude_id: int | None) -> None:

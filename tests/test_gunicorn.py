@@ -1,0 +1,121 @@
+"""The service as operators run it: gunicorn with ops/gunicorn.conf.py, over real HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+GUNICORN = [sys.executable, "-m", "gunicorn", "-c", "ops/gunicorn.conf.py", "wsgi:app"]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _env(**extra: str) -> dict[str, str]:
+    base = {k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "LANG", "TMPDIR"}}
+    cheap = {
+        "PASSWORD_HASH_TIME_COST": "1",
+        "PASSWORD_HASH_MEMORY_COST": "1024",
+        "PASSWORD_HASH_PARALLELISM": "1",
+    }
+    return {**base, **cheap, **extra}
+
+
+def _call(base: str, method: str, path: str, body: Any = None, token: str | None = None):
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(base + path, data=data, method=method)
+    request.add_header("Content-Type", "application/json")
+    if token:
+        request.add_header("Authorization", f"Token {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[str]:
+    """A migrated SQLite database and gunicorn serving the app on a free loopback port."""
+    port = _free_port()
+    env = _env(APP_ENV="development", DATABASE_URL=f"sqlite:///{tmp_path}/served.db")
+    subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    process = subprocess.Popen(
+        GUNICORN,
+        cwd=ROOT,
+        env={**env, "BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "1"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if _call(base, "GET", "/ping")[0] == 200:
+                    break
+            except OSError:
+                pass
+            assert process.poll() is None, "gunicorn exited during start-up"
+            assert time.monotonic() < deadline, "gunicorn did not answer /ping within 30 s"
+            time.sleep(0.2)
+        yield base
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+
+
+def test_gunicorn_serves_ping_registration_login_and_current_user(served):
+    assert _call(served, "GET", "/ping") == (200, {"status": "ok"})
+    credentials = {"email": "ops@example.com", "password": "correct horse battery"}
+    status, _ = _call(served, "POST", "/api/users", {"user": {"username": "ops", **credentials}})
+    assert status == 201
+    status, body = _call(served, "POST", "/api/users/login", {"user": credentials})
+    assert status == 200
+    status, body = _call(served, "GET", "/api/user", token=body["user"]["token"])
+    assert (status, body["user"]["username"]) == (200, "ops")
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [("SECRET_KEY", "changeme"), ("JWT_SECRET_KEY", "short-secret")]
+)
+def test_gunicorn_refuses_to_start_in_production_with_an_unsafe_secret(tmp_path, name, value):
+    env = _env(
+        APP_ENV="production",
+        DATABASE_URL=f"sqlite:///{tmp_path}/prod.db",
+        SECRET_KEY=secrets.token_hex(32),
+        JWT_SECRET_KEY=secrets.token_hex(32),
+        BIND=f"127.0.0.1:{_free_port()}",
+    )
+    env[name] = value
+    result = subprocess.run(
+        GUNICORN, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 4
+    assert f"configuration error: {name} " in result.stderr
+    assert value not in result.stderr
+    assert "Traceback" not in result.stderr
