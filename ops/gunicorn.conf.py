@@ -46,10 +46,10 @@ workers = _env_int("WEB_CONCURRENCY", 2)
 threads = _env_int("GUNICORN_THREADS", 4)
 
 # No preload_app. With preload the app (and so the SQLAlchemy engine and the limiter's Redis
-# connection pool) is built once in the master and then forked: workers would share the master's sockets, and two workers were
-# seen on the same PostgreSQL backend (LIBRARY_NOTES §8). Each worker builds its own app
-# instead; the cost is a slower start, the gain is no shared connections, no post_fork
-# dispose() hook to forget, and a plain HUP reloads new code.
+# connection pool) is built once in the master and then forked: workers would share the
+# master's sockets, and two workers were seen on the same PostgreSQL backend (LIBRARY_NOTES §8).
+# Each worker builds its own app instead; the cost is a slower start, the gain is no shared
+# connections, no post_fork dispose() hook to forget, and a plain HUP reloads new code.
 preload_app = False
 
 # Worker heartbeat kill, and how long workers get to finish in-flight requests on SIGTERM/HUP.

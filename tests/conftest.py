@@ -128,7 +128,9 @@ def postgres_server_url() -> str:
     server's ``postgres`` database). Tests create their own databases there; skip — fail in CI."""
     server = os.environ.get("TEST_DATABASE_URL", "")
     if not server.startswith(("postgres://", "postgresql")):
-        server = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+        server = os.environ.get(
+            "TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+        )
     engine = create_engine(normalise_database_url(server), connect_args={"connect_timeout": 2})
     try:
         with engine.connect() as connection:
