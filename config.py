@@ -113,6 +113,7 @@ class Config:
         self.JWT_ALGORITHM = "HS256"
         self.JWT_DECODE_ALGORITHMS = ["HS256"]  # pinned: never trust the token's own "alg"
         self.JWT_ERROR_MESSAGE_KEY = "message"
+        self.JWT_COOKIE_CSRF_PROTECT = False  # tokens travel in headers only: no csrf claim
 
         self.SQLALCHEMY_DATABASE_URI = normalise_database_url(
             env.get("DATABASE_URL") or self.DEFAULT_DATABASE_URL
