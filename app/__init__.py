@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
@@ -50,6 +51,7 @@ def register_extensions(app: Flask) -> None:
 
     _ensure_instance_folder(app)
     db.init_app(app)
+    _configure_sqlite(app)
     _guard_session_teardown(app)
     migrate.init_app(app, db, directory=_migrations_dir())
     jwt.init_app(app)
@@ -133,6 +135,24 @@ def _ensure_instance_folder(app: Flask) -> None:
     import os
 
     os.makedirs(app.instance_path, exist_ok=True)
+
+
+def _configure_sqlite(app: Flask) -> None:
+    """SQLite ignores foreign keys (and so ON DELETE CASCADE) unless asked, per connection."""
+    from sqlalchemy import event
+
+    from app.extensions import db
+
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
 
 
 def _guard_session_teardown(app: Flask) -> None:

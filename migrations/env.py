@@ -11,6 +11,7 @@ import warnings
 from alembic import context
 from flask import current_app
 from sqlalchemy import text
+from sqlalchemy.types import TypeDecorator
 
 config = context.config
 logger = logging.getLogger("alembic.env")
@@ -37,6 +38,13 @@ def run_migrations_offline() -> None:
         context.run_migrations()
 
 
+def render_item(type_, obj, autogen_context):
+    """Write our column types (UTCDateTime...) as the plain SQLAlchemy type they store."""
+    if type_ == "type" and isinstance(obj, TypeDecorator):
+        return f"sa.{obj.impl!r}"
+    return False
+
+
 def run_migrations_online() -> None:
     def process_revision_directives(context, revision, directives):
         # Never write an empty migration when autogenerate finds no change.
@@ -48,6 +56,7 @@ def run_migrations_online() -> None:
 
     conf_args = dict(current_app.extensions["migrate"].configure_args)
     conf_args.setdefault("process_revision_directives", process_revision_directives)
+    conf_args.setdefault("render_item", render_item)
 
     with get_engine().connect() as connection:
         is_postgres = connection.dialect.name == "postgresql"

@@ -1,0 +1,130 @@
+"""Articles, the feed and favorites."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_jwt_extended import current_user, jwt_required
+
+from app.api import blp, service
+from app.api.queries import ArticleFilters, find_article, list_articles
+from app.api.schemas import (
+    ArticleListResponse,
+    ArticleQuery,
+    ArticleResponse,
+    NewArticleRequest,
+    PageQuery,
+    UpdateArticleRequest,
+)
+from app.api.viewer import viewer_id
+from app.errors import NotFound
+
+TOKEN = [{"Token": []}]
+
+
+def _article_envelope(slug: str) -> dict[str, Any]:
+    article = find_article(slug, viewer_id())
+    if article is None:
+        raise NotFound("article")
+    return {"article": article}
+
+
+@blp.route("/articles", methods=["GET"])
+@jwt_required(optional=True)
+@blp.arguments(ArticleQuery, location="query")
+@blp.response(200, ArticleListResponse)
+@blp.alt_response(422, description="Bad limit or offset")
+@blp.doc(security=[{}, *TOKEN])
+def get_articles(query: dict[str, Any]) -> dict[str, Any]:
+    """Articles, newest first, filtered by tag, author and/or favoriter"""
+    filters = ArticleFilters(
+        tag=query.get("tag"), author=query.get("author"), favorited=query.get("favorited")
+    )
+    articles, total = list_articles(filters, query["limit"], query["offset"], viewer_id())
+    return {"articles": articles, "articlesCount": total}
+
+
+@blp.route("/articles/feed", methods=["GET"])
+@jwt_required()
+@blp.arguments(PageQuery, location="query")
+@blp.response(200, ArticleListResponse)
+@blp.alt_response(401, description="Missing or invalid token")
+@blp.alt_response(422, description="Bad limit or offset")
+@blp.doc(security=TOKEN)
+def get_feed(query: dict[str, Any]) -> dict[str, Any]:
+    """Articles by the authors the caller follows, newest first"""
+    filters = ArticleFilters(feed_of=current_user.id)
+    articles, total = list_articles(filters, query["limit"], query["offset"], current_user.id)
+    return {"articles": articles, "articlesCount": total}
+
+
+@blp.route("/articles", methods=["POST"])
+@jwt_required()
+@blp.arguments(NewArticleRequest)
+@blp.response(201, ArticleResponse)
+@blp.alt_response(401, description="Missing or invalid token")
+@blp.alt_response(422, description="Validation failed")
+@blp.doc(security=TOKEN)
+def create_article(body: dict[str, Any]) -> dict[str, Any]:
+    """Publish an article"""
+    article = service.create_article(current_user, body["article"])
+    return _article_envelope(article.slug)
+
+
+@blp.route("/articles/<slug>", methods=["GET"])
+@jwt_required(optional=True)
+@blp.response(200, ArticleResponse)
+@blp.alt_response(404, description="No such article")
+@blp.doc(security=[{}, *TOKEN])
+def get_article(slug: str) -> dict[str, Any]:
+    """One article, with its body"""
+    return _article_envelope(slug)
+
+
+@blp.route("/articles/<slug>", methods=["PUT"])
+@jwt_required()
+@blp.arguments(UpdateArticleRequest)
+@blp.response(200, ArticleResponse)
+@blp.alt_response(401, description="Missing or invalid token")
+@blp.alt_response(403, description="Not the article's author")
+@blp.alt_response(404, description="No such article")
+@blp.alt_response(422, description="Validation failed")
+@blp.doc(security=TOKEN)
+def update_article(body: dict[str, Any], slug: str) -> dict[str, Any]:
+    """Change your article; a new title gives a new slug"""
+    article = service.update_article(current_user, slug, body["article"])
+    return _article_envelope(article.slug)
+
+
+@blp.route("/articles/<slug>", methods=["DELETE"])
+@jwt_required()
+@blp.response(204)
+@blp.alt_response(401, description="Missing or invalid token")
+@blp.alt_response(403, description="Not the article's author")
+@blp.alt_response(404, description="No such article")
+@blp.doc(security=TOKEN)
+def delete_article(slug: str) -> None:
+    """Delete your article with its comments and favorites"""
+    service.delete_article(current_user, slug)
+
+
+@blp.route("/articles/<slug>/favorite", methods=["POST"])
+@jwt_required()
+@blp.response(200, ArticleResponse)
+@blp.alt_response(401, description="Missing or invalid token")
+@blp.alt_response(404, description="No such article")
+@blp.doc(security=TOKEN)
+def favorite_article(slug: str) -> dict[str, Any]:
+    """Favorite an article (idempotent)"""
+    return _article_envelope(service.favorite(current_user, slug).slug)
+
+
+@blp.route("/articles/<slug>/favorite", methods=["DELETE"])
+@jwt_required()
+@blp.response(200, ArticleResponse)
+@blp.alt_response(401, description="Missing or invalid token")
+@blp.alt_response(404, description="No such article")
+@blp.doc(security=TOKEN)
+def unfavorite_article(slug: str) -> dict[str, Any]:
+    """Remove an article from your favorites (idempotent)"""
+    return _article_envelope(service.unfavorite(current_user, slug).slug)

@@ -1,0 +1,213 @@
+"""The write side: articles, tags, favorites, follows and comments. Rules and permissions live
+here; duplicates are made impossible by the schema and absorbed with INSERT .. ON CONFLICT."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import unicodedata
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+
+from app.clock import utcnow
+from app.errors import Forbidden, NotFound, ValidationFailed
+from app.extensions import db
+from app.models import Article, Comment, Favorite, Follow, Tag, User, article_tags
+from app.models.article import SLUG_MAX
+
+_NON_WORD = re.compile(r"[^a-z0-9]+")
+RESERVED_SLUGS = frozenset({"feed"})  # /api/articles/feed is a route, not an article
+SLUG_BASE_MAX = SLUG_MAX - 16  # room for "-" and a random suffix
+
+
+def _insert_ignoring_duplicates(table: Any, rows: list[dict[str, Any]]) -> None:
+    """INSERT .. ON CONFLICT DO NOTHING: concurrent duplicates are absorbed, never a 500."""
+    if not rows:
+        return
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    db.session.execute(dialect.insert(table).values(rows).on_conflict_do_nothing())
+
+
+# Users ------------------------------------------------------------------------------------------
+
+
+def get_user_by_username(username: str) -> User:
+    user = db.session.scalar(select(User).where(func.lower(User.username) == func.lower(username)))
+    if user is None:
+        raise NotFound("profile")
+    return user
+
+
+def follow(follower: User, username: str) -> User:
+    followee = get_user_by_username(username)
+    if followee.id == follower.id:
+        raise ValidationFailed({"profile": ["can't follow yourself"]})
+    _insert_ignoring_duplicates(
+        Follow.__table__,
+        [{"follower_id": follower.id, "followee_id": followee.id, "created_at": utcnow()}],
+    )
+    db.session.commit()
+    return followee
+
+
+def unfollow(follower: User, username: str) -> User:
+    followee = get_user_by_username(username)
+    db.session.execute(
+        delete(Follow).where(Follow.follower_id == follower.id, Follow.followee_id == followee.id)
+    )
+    db.session.commit()
+    return followee
+
+
+# Articles ---------------------------------------------------------------------------------------
+
+
+def slugify(title: str) -> str:
+    """``"How to Train Your Dragon!"`` → ``"how-to-train-your-dragon"`` (ASCII, never empty)."""
+    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
+    slug = _NON_WORD.sub("-", ascii_title.lower()).strip("-")[:SLUG_BASE_MAX].strip("-")
+    return slug or "article"
+
+
+def _unique_slug(title: str, force_suffix: bool) -> str:
+    """The title's slug if it is free, else the slug with a random suffix."""
+    base = slugify(title)
+    if (
+        not force_suffix
+        and db.session.scalar(select(Article.id).where(Article.slug == base)) is None
+    ):
+        return base
+    return f"{base}-{secrets.token_hex(4)}"
+
+
+def _retrying_slug_races(operation: Any) -> Any:
+    """Run ``operation(force_suffix)``; if a concurrent request took the same slug between our
+    check and our commit, roll back and run it again with a random suffix (never a 500)."""
+    try:
+        return operation(False)
+    except IntegrityError:
+        db.session.rollback()
+        return operation(True)
+
+
+def get_article(slug: str) -> Article:
+    article = db.session.scalar(select(Article).where(Article.slug == slug))
+    if article is None:
+        raise NotFound("article")
+    return article
+
+
+def _set_tags(article_id: int, names: list[str], replace: bool) -> None:
+    if replace:
+        db.session.execute(delete(article_tags).where(article_tags.c.article_id == article_id))
+    if not names:
+        return
+    _insert_ignoring_duplicates(Tag.__table__, [{"name": name} for name in names])
+    tag_ids = db.session.scalars(select(Tag.id).where(Tag.name.in_(names)))
+    _insert_ignoring_duplicates(
+        article_tags, [{"article_id": article_id, "tag_id": tag_id} for tag_id in tag_ids]
+    )
+
+
+def create_article(author: User, data: dict[str, Any]) -> Article:
+    def operation(force_suffix: bool) -> Article:
+        now = utcnow()
+        article = Article(
+            slug=_unique_slug(data["title"], force_suffix),
+            title=data["title"],
+            description=data["description"],
+            body=data["body"],
+            author_id=author.id,
+            created_at=now,
+            updated_at=now,
+        )
+        db.session.add(article)
+        db.session.flush()
+        _set_tags(article.id, data.get("tagList", []), replace=False)
+        db.session.commit()
+        return article
+
+    return _retrying_slug_races(operation)
+
+
+def _owned_article(user: User, slug: str) -> Article:
+    article = get_article(slug)
+    if article.author_id != user.id:
+        raise Forbidden("article")
+    return article
+
+
+def update_article(user: User, slug: str, changes: dict[str, Any]) -> Article:
+    def operation(force_suffix: bool) -> Article:
+        article = _owned_article(user, slug)
+        if "title" in changes and changes["title"] != article.title:
+            article.slug = _unique_slug(changes["title"], force_suffix)
+        for field in ("title", "description", "body"):
+            if field in changes:
+                setattr(article, field, changes[field])
+        # updatedAt changes on every update, strictly increasing even within one clock tick.
+        article.updated_at = max(utcnow(), article.updated_at + timedelta(milliseconds=1))
+        if "tagList" in changes:
+            _set_tags(article.id, changes["tagList"], replace=True)
+        db.session.commit()
+        return article
+
+    return _retrying_slug_races(operation)
+
+
+def delete_article(user: User, slug: str) -> None:
+    article = _owned_article(user, slug)
+    db.session.delete(article)  # comments, favorites and tag links go with it (ON DELETE CASCADE)
+    db.session.commit()
+
+
+def favorite(user: User, slug: str) -> Article:
+    article = get_article(slug)
+    _insert_ignoring_duplicates(
+        Favorite.__table__, [{"user_id": user.id, "article_id": article.id, "created_at": utcnow()}]
+    )
+    db.session.commit()
+    return article
+
+
+def unfavorite(user: User, slug: str) -> Article:
+    article = get_article(slug)
+    db.session.execute(
+        delete(Favorite).where(Favorite.user_id == user.id, Favorite.article_id == article.id)
+    )
+    db.session.commit()
+    return article
+
+
+# Comments ---------------------------------------------------------------------------------------
+
+
+def add_comment(user: User, slug: str, body: str) -> Comment:
+    article = get_article(slug)
+    now = utcnow()
+    comment = Comment(
+        article_id=article.id, author_id=user.id, body=body, created_at=now, updated_at=now
+    )
+    db.session.add(comment)
+    db.session.commit()
+    return comment
+
+
+INT_MAX = 2_147_483_647
+
+
+def delete_comment(user: User, slug: str, comment_id: str) -> None:
+    article = get_article(slug)
+    # Any id that cannot name a row ("abc", -1, 10**30) is simply an unknown comment.
+    number = int(comment_id) if comment_id.isascii() and comment_id.isdigit() else 0
+    comment = db.session.get(Comment, number) if 0 < number <= INT_MAX else None
+    if comment is None or comment.article_id != article.id:
+        raise NotFound("comment")
+    if comment.author_id != user.id:
+        raise Forbidden("comment")
+    db.session.delete(comment)
+    db.session.commit()
