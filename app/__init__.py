@@ -99,12 +99,14 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from app.api import blp as api_blp
     from app.auth import blp as auth_blp
+    from app.docs import register_docs
     from app.extensions import api
     from app.health import bp as health_bp
 
     api.register_blueprint(auth_blp)
     api.register_blueprint(api_blp)
-    app.register_blueprint(health_bp)
+    api.register_blueprint(health_bp)
+    register_docs(app)
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -4,22 +4,29 @@ from __future__ import annotations
 
 import time
 
-from flask import Blueprint, Response, current_app, jsonify
+from flask import Response, current_app, jsonify
 
 from app import __version__
 from app.health.checks import check_database, check_redis
+from app.health.schemas import HealthDetailed, HealthPing, HealthReadiness
+from app.openapi import Blueprint
 
-bp = Blueprint("health", __name__)
+# A smorest blueprint only so that the probes are in the OpenAPI document: each view returns a
+# ready Response, which smorest passes through untouched. No url_prefix: they live outside /api.
+bp = Blueprint("health", __name__, description="Probes for load balancers and operators")
 _STARTED = time.monotonic()
 
 
 @bp.get("/ping")
+@bp.response(200, HealthPing, description="The process is alive")
 def ping() -> Response:
     """Liveness: answers without touching any dependency."""
     return jsonify(status="ok")
 
 
 @bp.get("/health")
+@bp.response(200, HealthReadiness, description="The database answers")
+@bp.alt_response(503, schema=HealthReadiness, description="The database did not answer in time")
 def health() -> tuple[Response, int]:
     """Readiness: 200 when the database answers a bounded ``SELECT 1``, else 503."""
     database = check_database()
@@ -29,6 +36,8 @@ def health() -> tuple[Response, int]:
 
 
 @bp.get("/health/detailed")
+@bp.response(200, HealthDetailed, description="Ready; Redis may be down (status: degraded)")
+@bp.alt_response(503, schema=HealthDetailed, description="The database is down")
 def health_detailed() -> tuple[Response, int]:
     """Per-dependency status and latency; Redis down degrades, only the database fails."""
     database = check_database(with_schema=True)
