@@ -22,8 +22,7 @@ TOKEN = [{"Token": []}]
 @blp.doc(security=[{}, *TOKEN])
 def get_comments(slug: str) -> dict[str, Any]:
     """The article's comments, newest first"""
-    article = service.get_article(slug)
-    return {"comments": list_comments(article.id, viewer_id())}
+    return {"comments": list_comments(service.get_article_id(slug), viewer_id())}
 
 
 @blp.route("/articles/<slug>/comments", methods=["POST"])

@@ -113,10 +113,11 @@ def _tags_by_article(article_ids: list[int]) -> dict[int, list[str]]:
         select(article_tags.c.article_id, Tag.name)
         .join(Tag, Tag.id == article_tags.c.tag_id)
         .where(article_tags.c.article_id.in_(article_ids))
-        .order_by(Tag.name)
     )
     for article_id, name in rows:
         tags[article_id].append(name)
+    for names in tags.values():
+        names.sort()  # in Python: the same order on every database, whatever its collation
     return tags
 
 
@@ -154,6 +155,8 @@ def list_articles(
 
 def find_article(slug: str, viewer_id: int | None) -> dict[str, Any] | None:
     """The full article (with body) as ``viewer_id`` sees it, or None."""
+    if "\x00" in slug:  # PostgreSQL refuses NUL in text (a 500); no slug has one
+        return None
     row = db.session.execute(
         _article_rows(viewer_id, with_body=True).where(Article.slug == slug)
     ).first()
@@ -196,10 +199,12 @@ def list_comments(article_id: int, viewer_id: int | None) -> list[dict[str, Any]
 def tags_in_use() -> list[str]:
     """Every tag that at least one article carries, alphabetically (an index probe per tag)."""
     used = exists().where(article_tags.c.tag_id == Tag.id)
-    return list(db.session.scalars(select(Tag.name).where(used).order_by(Tag.name)))
+    return sorted(db.session.scalars(select(Tag.name).where(used)))
 
 
 def find_profile(username: str, viewer_id: int | None) -> dict[str, Any] | None:
+    if "\x00" in username:  # PostgreSQL refuses NUL in text (a 500); no username has one
+        return None
     row = db.session.execute(
         select(
             User.id,

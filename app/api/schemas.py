@@ -107,9 +107,19 @@ class PageQuery(ma.Schema):
 
 
 class ArticleQuery(PageQuery):
-    tag = Text(max_length=TAG_MAX, metadata={"description": "only articles with this tag"})
-    author = Text(max_length=64, metadata={"description": "only articles by this username"})
-    favorited = Text(max_length=64, metadata={"description": "only articles this user favorited"})
+    # An empty filter (``?tag=``, as some clients send) means no filter.
+    tag = Text(max_length=TAG_MAX, allow_blank=True, metadata={"description": "only this tag"})
+    author = Text(max_length=64, allow_blank=True, metadata={"description": "only this author"})
+    favorited = Text(
+        max_length=64, allow_blank=True, metadata={"description": "only favorites of this user"}
+    )
+
+    @ma.post_load
+    def _blank_is_absent(self, data: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
+        for key in ("tag", "author", "favorited"):
+            if key in data and not data[key].strip():
+                del data[key]
+        return data
 
 
 # Responses --------------------------------------------------------------------------------------

@@ -36,6 +36,8 @@ def _insert_ignoring_duplicates(table: Any, rows: list[dict[str, Any]]) -> None:
 
 
 def get_user_by_username(username: str) -> User:
+    if "\x00" in username:  # PostgreSQL refuses NUL in text (a 500); no username has one
+        raise NotFound("profile")
     user = db.session.scalar(select(User).where(func.lower(User.username) == func.lower(username)))
     if user is None:
         raise NotFound("profile")
@@ -74,10 +76,12 @@ def slugify(title: str) -> str:
 
 
 def _unique_slug(title: str, force_suffix: bool) -> str:
-    """The title's slug if it is free, else the slug with a random suffix."""
+    """The title's slug if it is free (and not a route name), else the slug with a random
+    suffix."""
     base = slugify(title)
     if (
         not force_suffix
+        and base not in RESERVED_SLUGS
         and db.session.scalar(select(Article.id).where(Article.slug == base)) is None
     ):
         return base
@@ -95,10 +99,20 @@ def _retrying_slug_races(operation: Any) -> Any:
 
 
 def get_article(slug: str) -> Article:
+    if "\x00" in slug:  # PostgreSQL refuses NUL in text (a 500); no slug has one
+        raise NotFound("article")
     article = db.session.scalar(select(Article).where(Article.slug == slug))
     if article is None:
         raise NotFound("article")
     return article
+
+
+def get_article_id(slug: str) -> int:
+    """The id of the article with this slug (without loading its body), or 404."""
+    article_id = db.session.scalar(select(Article.id).where(Article.slug == slug))
+    if article_id is None:
+        raise NotFound("article")
+    return article_id
 
 
 def _set_tags(article_id: int, names: list[str], replace: bool) -> None:
