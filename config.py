@@ -179,8 +179,9 @@ class Config:
                 },
             )
         else:
-            # SQLite: wait briefly on a locked file instead of failing at once.
-            options["connect_args"] = {"timeout": _int(env, "DB_CONNECT_TIMEOUT", 2)}
+            # SQLite: writers queue on the file lock; under load 2 s was too short (20 concurrent
+            # favorites got "database is locked" → 503), so wait longer before giving up.
+            options["connect_args"] = {"timeout": _int(env, "DB_CONNECT_TIMEOUT", 15)}
         return options
 
     def validate(self) -> None:

@@ -140,7 +140,8 @@ def _ensure_instance_folder(app: Flask) -> None:
 
 
 def _configure_sqlite(app: Flask) -> None:
-    """SQLite ignores foreign keys (and so ON DELETE CASCADE) unless asked, per connection."""
+    """SQLite ignores foreign keys (and so ON DELETE CASCADE) unless asked, per connection,
+    and its default rollback journal makes concurrent readers and writers wait on each other."""
     from sqlalchemy import event
 
     from app.extensions import db
@@ -154,6 +155,8 @@ def _configure_sqlite(app: Flask) -> None:
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
+        # WAL: readers no longer block the writer (and vice versa) under gunicorn's threads.
+        cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
 
 

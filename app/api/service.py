@@ -109,6 +109,8 @@ def get_article(slug: str) -> Article:
 
 def get_article_id(slug: str) -> int:
     """The id of the article with this slug (without loading its body), or 404."""
+    if "\x00" in slug:  # PostgreSQL refuses NUL in text (a 500); no slug has one
+        raise NotFound("article")
     article_id = db.session.scalar(select(Article.id).where(Article.slug == slug))
     if article_id is None:
         raise NotFound("article")
@@ -158,7 +160,8 @@ def _owned_article(user: User, slug: str) -> Article:
 def update_article(user: User, slug: str, changes: dict[str, Any]) -> Article:
     def operation(force_suffix: bool) -> Article:
         article = _owned_article(user, slug)
-        if "title" in changes and changes["title"] != article.title:
+        # A new title gives a new slug, unless it slugifies to the one the article already has.
+        if "title" in changes and slugify(changes["title"]) != article.slug:
             article.slug = _unique_slug(changes["title"], force_suffix)
         for field in ("title", "description", "body"):
             if field in changes:
