@@ -31,6 +31,11 @@ ERROR_DESCRIPTIONS: dict[int, str] = {
 }
 
 
+# OpenAPI security requirements: a token is required, or optional (anonymous callers allowed).
+TOKEN_AUTH: list[dict[str, list[str]]] = [{"Token": []}]
+OPTIONAL_TOKEN_AUTH: list[dict[str, list[str]]] = [{}, {"Token": []}]
+
+
 class ErrorEnvelope(ma.Schema):
     """Every error body: ``{"errors": {"<field or topic>": ["<message>", ...]}}``."""
 

@@ -18,8 +18,7 @@ from app.api.schemas import (
 )
 from app.api.viewer import viewer_id
 from app.errors import NotFound
-
-TOKEN = [{"Token": []}]
+from app.openapi import OPTIONAL_TOKEN_AUTH, TOKEN_AUTH
 
 
 def _article_envelope(slug: str) -> dict[str, Any]:
@@ -34,7 +33,7 @@ def _article_envelope(slug: str) -> dict[str, Any]:
 @blp.arguments(ArticleQuery, location="query")
 @blp.response(200, ArticleListResponse)
 @blp.alt_response(422, description="Bad limit or offset")
-@blp.doc(security=[{}, *TOKEN])
+@blp.doc(security=OPTIONAL_TOKEN_AUTH)
 def get_articles(query: dict[str, Any]) -> dict[str, Any]:
     """Articles, newest first, filtered by tag, author and/or favoriter"""
     filters = ArticleFilters(
@@ -50,7 +49,7 @@ def get_articles(query: dict[str, Any]) -> dict[str, Any]:
 @blp.response(200, ArticleListResponse)
 @blp.alt_response(401, description="Missing or invalid token")
 @blp.alt_response(422, description="Bad limit or offset")
-@blp.doc(security=TOKEN)
+@blp.doc(security=TOKEN_AUTH)
 def get_feed(query: dict[str, Any]) -> dict[str, Any]:
     """Articles by the authors the caller follows, newest first"""
     filters = ArticleFilters(feed_of=current_user.id)
@@ -64,7 +63,7 @@ def get_feed(query: dict[str, Any]) -> dict[str, Any]:
 @blp.response(201, ArticleResponse)
 @blp.alt_response(401, description="Missing or invalid token")
 @blp.alt_response(422, description="Validation failed")
-@blp.doc(security=TOKEN)
+@blp.doc(security=TOKEN_AUTH)
 def create_article(body: dict[str, Any]) -> dict[str, Any]:
     """Publish an article"""
     article = service.create_article(current_user, body["article"])
@@ -75,7 +74,7 @@ def create_article(body: dict[str, Any]) -> dict[str, Any]:
 @jwt_required(optional=True)
 @blp.response(200, ArticleResponse)
 @blp.alt_response(404, description="No such article")
-@blp.doc(security=[{}, *TOKEN])
+@blp.doc(security=OPTIONAL_TOKEN_AUTH)
 def get_article(slug: str) -> dict[str, Any]:
     """One article, with its body"""
     return _article_envelope(slug)
@@ -89,7 +88,7 @@ def get_article(slug: str) -> dict[str, Any]:
 @blp.alt_response(403, description="Not the article's author")
 @blp.alt_response(404, description="No such article")
 @blp.alt_response(422, description="Validation failed")
-@blp.doc(security=TOKEN)
+@blp.doc(security=TOKEN_AUTH)
 def update_article(body: dict[str, Any], slug: str) -> dict[str, Any]:
     """Change your article; a new title gives a new slug"""
     article = service.update_article(current_user, slug, body["article"])
@@ -102,7 +101,7 @@ def update_article(body: dict[str, Any], slug: str) -> dict[str, Any]:
 @blp.alt_response(401, description="Missing or invalid token")
 @blp.alt_response(403, description="Not the article's author")
 @blp.alt_response(404, description="No such article")
-@blp.doc(security=TOKEN)
+@blp.doc(security=TOKEN_AUTH)
 def delete_article(slug: str) -> None:
     """Delete your article with its comments and favorites"""
     service.delete_article(current_user, slug)
@@ -113,7 +112,7 @@ def delete_article(slug: str) -> None:
 @blp.response(200, ArticleResponse)
 @blp.alt_response(401, description="Missing or invalid token")
 @blp.alt_response(404, description="No such article")
-@blp.doc(security=TOKEN)
+@blp.doc(security=TOKEN_AUTH)
 def favorite_article(slug: str) -> dict[str, Any]:
     """Favorite an article (idempotent)"""
     return _article_envelope(service.favorite(current_user, slug).slug)
@@ -124,7 +123,7 @@ def favorite_article(slug: str) -> dict[str, Any]:
 @blp.response(200, ArticleResponse)
 @blp.alt_response(401, description="Missing or invalid token")
 @blp.alt_response(404, description="No such article")
-@blp.doc(security=TOKEN)
+@blp.doc(security=TOKEN_AUTH)
 def unfavorite_article(slug: str) -> dict[str, Any]:
     """Remove an article from your favorites (idempotent)"""
     return _article_envelope(service.unfavorite(current_user, slug).slug)

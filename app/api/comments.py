@@ -11,15 +11,14 @@ from app.api.queries import comment_dict, list_comments, profile_dict
 from app.api.schemas import CommentListResponse, CommentResponse, NewCommentRequest
 from app.api.viewer import viewer_id
 from app.models import Comment
-
-TOKEN = [{"Token": []}]
+from app.openapi import OPTIONAL_TOKEN_AUTH, TOKEN_AUTH
 
 
 @blp.route("/articles/<slug>/comments", methods=["GET"])
 @jwt_required(optional=True)
 @blp.response(200, CommentListResponse)
 @blp.alt_response(404, description="No such article")
-@blp.doc(security=[{}, *TOKEN])
+@blp.doc(security=OPTIONAL_TOKEN_AUTH)
 def get_comments(slug: str) -> dict[str, Any]:
     """The article's comments, newest first"""
     return {"comments": list_comments(service.get_article_id(slug), viewer_id())}
@@ -32,7 +31,7 @@ def get_comments(slug: str) -> dict[str, Any]:
 @blp.alt_response(401, description="Missing or invalid token")
 @blp.alt_response(404, description="No such article")
 @blp.alt_response(422, description="Validation failed")
-@blp.doc(security=TOKEN)
+@blp.doc(security=TOKEN_AUTH)
 def add_comment(body: dict[str, Any], slug: str) -> dict[str, Any]:
     """Comment on an article"""
     comment: Comment = service.add_comment(current_user, slug, body["comment"]["body"])
@@ -45,7 +44,7 @@ def add_comment(body: dict[str, Any], slug: str) -> dict[str, Any]:
 @blp.alt_response(401, description="Missing or invalid token")
 @blp.alt_response(403, description="Not the comment's author")
 @blp.alt_response(404, description="No such article or comment")
-@blp.doc(security=TOKEN)
+@blp.doc(security=TOKEN_AUTH)
 def delete_comment(slug: str, comment_id: str) -> None:
     """Delete one of your comments"""
     service.delete_comment(current_user, slug, comment_id)

@@ -11,15 +11,14 @@ from app.api.queries import find_profile, profile_dict
 from app.api.schemas import ProfileResponse
 from app.api.viewer import viewer_id
 from app.errors import NotFound
-
-TOKEN = [{"Token": []}]
+from app.openapi import OPTIONAL_TOKEN_AUTH, TOKEN_AUTH
 
 
 @blp.route("/profiles/<username>", methods=["GET"])
 @jwt_required(optional=True)
 @blp.response(200, ProfileResponse)
 @blp.alt_response(404, description="No such profile")
-@blp.doc(security=[{}, *TOKEN])
+@blp.doc(security=OPTIONAL_TOKEN_AUTH)
 def get_profile(username: str) -> dict[str, Any]:
     """A user's public profile; ``following`` is relative to the caller"""
     profile = find_profile(username, viewer_id())
@@ -34,7 +33,7 @@ def get_profile(username: str) -> dict[str, Any]:
 @blp.alt_response(401, description="Missing or invalid token")
 @blp.alt_response(404, description="No such profile")
 @blp.alt_response(422, description="Following yourself")
-@blp.doc(security=TOKEN)
+@blp.doc(security=TOKEN_AUTH)
 def follow_user(username: str) -> dict[str, Any]:
     """Follow a user (idempotent)"""
     return {"profile": profile_dict(service.follow(current_user, username), True)}
@@ -45,7 +44,7 @@ def follow_user(username: str) -> dict[str, Any]:
 @blp.response(200, ProfileResponse)
 @blp.alt_response(401, description="Missing or invalid token")
 @blp.alt_response(404, description="No such profile")
-@blp.doc(security=TOKEN)
+@blp.doc(security=TOKEN_AUTH)
 def unfollow_user(username: str) -> dict[str, Any]:
     """Stop following a user (idempotent)"""
     return {"profile": profile_dict(service.unfollow(current_user, username), False)}

@@ -9,7 +9,7 @@ from flask_jwt_extended import current_user, jwt_required
 from app.auth import service
 from app.auth.schemas import LoginRequest, RegisterRequest, UpdateUserRequest, UserResponse
 from app.models import User
-from app.openapi import Blueprint
+from app.openapi import TOKEN_AUTH, Blueprint
 from app.security.tokens import issue_access_token, presented_token
 
 blp = Blueprint("auth", __name__, url_prefix="/api", description="Users and authentication")
@@ -54,7 +54,7 @@ def login(body: dict[str, Any]) -> dict[str, Any]:
 @jwt_required()
 @blp.response(200, UserResponse)
 @blp.alt_response(401, description="Missing or invalid token")
-@blp.doc(security=[{"Token": []}])
+@blp.doc(security=TOKEN_AUTH)
 def get_current_user() -> dict[str, Any]:
     """The authenticated user"""
     return user_envelope(current_user, presented_token() or issue_access_token(current_user.id))
@@ -67,7 +67,7 @@ def get_current_user() -> dict[str, Any]:
 @blp.alt_response(401, description="Missing or invalid token")
 @blp.alt_response(409, description="Username or email already taken")
 @blp.alt_response(422, description="Validation failed")
-@blp.doc(security=[{"Token": []}])
+@blp.doc(security=TOKEN_AUTH)
 def update_current_user(body: dict[str, Any]) -> dict[str, Any]:
     """Update the authenticated user"""
     user = service.update(current_user, body["user"])
