@@ -8,6 +8,7 @@ reachable.
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -23,6 +24,7 @@ from sqlalchemy.engine import make_url
 
 from app import create_app
 from app.extensions import db
+from app.logs import HANDLER_NAME
 from config import normalise_database_url
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -82,6 +84,20 @@ def _push_request_context() -> None:
     whole test: every client request would then share one app context and one database session,
     unlike production. Here each request gets its own, and tests open ``app.app_context()``
     themselves when they touch the database directly."""
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """Apps built in a test replace the root handler and level; put the previous ones back."""
+    root = logging.getLogger()
+    saved = [h for h in root.handlers if h.get_name() == HANDLER_NAME]
+    level = root.level
+    yield
+    for handler in [h for h in root.handlers if h.get_name() == HANDLER_NAME]:
+        root.removeHandler(handler)
+    for handler in saved:
+        root.addHandler(handler)
+    root.setLevel(level)
 
 
 @pytest.fixture(autouse=True)
@@ -151,6 +167,13 @@ def redis_url() -> str:
     except redis.RedisError as error:
         _service_unavailable(f"Redis is not reachable at TEST_REDIS_URL: {type(error).__name__}")
     return url
+
+
+def assert_error(response: Any, status: int, errors: dict[str, list[str]]) -> None:
+    """The response is the contract's JSON error envelope with exactly these errors."""
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.mimetype == "application/json"
+    assert response.get_json() == {"errors": errors}
 
 
 def register(

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from tests.conftest import auth_header, register
+from tests.conftest import assert_error, auth_header, register
 
 URL = "/api/articles"
 BLANK = ["can't be blank"]
@@ -27,11 +27,6 @@ VALID = {
     "description": "Ever wonder how?",
     "body": "You have to believe",
 }
-
-
-def assert_error(response, status, errors):
-    assert response.status_code == status, response.data
-    assert response.get_json() == {"errors": errors}
 
 
 def post(client, token, article):

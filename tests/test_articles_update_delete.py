@@ -5,7 +5,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Article, Comment, Favorite, article_tags
-from tests.conftest import auth_header, register
+from tests.conftest import assert_error, auth_header, register
 
 URL = "/api/articles"
 BLANK = ["can't be blank"]
@@ -16,11 +16,6 @@ VALID = {
     "description": "Ever wonder how?",
     "body": "You have to believe",
 }
-
-
-def assert_error(response, status, errors):
-    assert response.status_code == status, response.data
-    assert response.get_json() == {"errors": errors}
 
 
 def create(client, token, **fields):

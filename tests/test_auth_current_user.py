@@ -2,17 +2,12 @@
 
 import pytest
 
-from tests.conftest import auth_header, register
+from tests.conftest import assert_error, auth_header, register
 
 URL = "/api/user"
 BLANK = ["can't be blank"]
 TAKEN = ["has already been taken"]
 PASSWORD = "correct horse battery"
-
-
-def assert_error(response, status, errors):
-    assert response.status_code == status, response.data
-    assert response.get_json() == {"errors": errors}
 
 
 def update(client, token, **changes):

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from tests.conftest import auth_header, register
+from tests.conftest import assert_error, auth_header, register
 
 URL = "/api/users/login"
 PASSWORD = "correct horse battery"
@@ -22,11 +22,6 @@ def credentials(**changes):
         else:
             user[key] = value
     return {"user": user}
-
-
-def assert_error(response, status, errors):
-    assert response.status_code == status, response.data
-    assert response.get_json() == {"errors": errors}
 
 
 # --- success -------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tests.conftest import auth_header, register
+from tests.conftest import assert_error, auth_header, register
 
 URL = "/api/users"
 BLANK = ["can't be blank"]
@@ -25,11 +25,6 @@ def new_user(**changes):
         else:
             user[key] = value
     return {"user": user}
-
-
-def assert_error(response, status, errors):
-    assert response.status_code == status, response.data
-    assert response.get_json() == {"errors": errors}
 
 
 def login(client, email, password):

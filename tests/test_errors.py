@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -18,7 +17,6 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from app.extensions import db
-from app.logs import HANDLER_NAME
 from app.models import User
 from tests.conftest import register
 
@@ -27,20 +25,6 @@ VALID_LOGIN = {"user": {"email": "nobody@example.com", "password": "not-the-pass
 SANE_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 INTERNAL_ERROR = {"errors": {"body": ["internal server error"]}}
 UNAVAILABLE = {"errors": {"body": ["service temporarily unavailable"]}}
-
-
-@pytest.fixture(autouse=True)
-def _restore_logging() -> Iterator[None]:
-    """Apps built here replace the root handler and level; put the session's back afterwards."""
-    root = logging.getLogger()
-    saved = [h for h in root.handlers if h.get_name() == HANDLER_NAME]
-    level = root.level
-    yield
-    for handler in [h for h in root.handlers if h.get_name() == HANDLER_NAME]:
-        root.removeHandler(handler)
-    for handler in saved:
-        root.addHandler(handler)
-    root.setLevel(level)
 
 
 def add_route(app: Flask, rule: str, view: Callable[[], Any], methods: tuple = ("GET",)) -> None:

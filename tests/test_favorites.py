@@ -5,7 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.conftest import auth_header, register
+from tests.conftest import assert_error, auth_header, register
 
 URL = "/api/articles"
 VALID = {
@@ -13,11 +13,6 @@ VALID = {
     "description": "Ever wonder how?",
     "body": "You have to believe",
 }
-
-
-def assert_error(response, status, errors):
-    assert response.status_code == status, response.data
-    assert response.get_json() == {"errors": errors}
 
 
 def favorite(client, token, slug):

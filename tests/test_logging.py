@@ -13,7 +13,7 @@ from flask import Flask, request
 from sqlalchemy import select
 
 from app.extensions import db
-from app.logs import HANDLER_NAME, REDACTED, build_formatter, redact
+from app.logs import REDACTED, build_formatter, redact
 from app.models import User
 from tests.conftest import auth_header, register
 
@@ -26,20 +26,6 @@ SAMPLE_JWT = (
     "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxIiwiZXhwIjo0MTAyNDQ0ODAwfQ."
     "c2lnbmF0dXJlLW9mLXRoZS10b2tlbi1oZXJl"
 )
-
-
-@pytest.fixture(autouse=True)
-def _restore_logging() -> Iterator[None]:
-    """Apps built here replace the root handler and level; put the session's back afterwards."""
-    root = logging.getLogger()
-    saved = [h for h in root.handlers if h.get_name() == HANDLER_NAME]
-    level = root.level
-    yield
-    for handler in [h for h in root.handlers if h.get_name() == HANDLER_NAME]:
-        root.removeHandler(handler)
-    for handler in saved:
-        root.addHandler(handler)
-    root.setLevel(level)
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ every response carries one, errors and rejected requests included."""
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -12,25 +11,10 @@ import pytest
 from flask import Blueprint, Flask
 
 from app.extensions import db, limiter
-from app.logs import HANDLER_NAME
 
 HEADER = "X-Request-ID"
 SANE_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 LOGIN = "/api/users/login"
-
-
-@pytest.fixture(autouse=True)
-def _restore_logging() -> Iterator[None]:
-    """Apps built here replace the root handler and level; put the session's back afterwards."""
-    root = logging.getLogger()
-    saved = [h for h in root.handlers if h.get_name() == HANDLER_NAME]
-    level = root.level
-    yield
-    for handler in [h for h in root.handlers if h.get_name() == HANDLER_NAME]:
-        root.removeHandler(handler)
-    for handler in saved:
-        root.addHandler(handler)
-    root.setLevel(level)
 
 
 def assert_generated(value: str | None, sent: str | None = None) -> None:
