@@ -53,6 +53,8 @@ def _finish_request(response: Response) -> Response:
     started = getattr(g, "request_started", None)
     duration_ms = round((time.perf_counter() - started) * 1000, 2) if started else None
     level = logging.DEBUG if request.path.startswith(HEALTH_PATHS) else logging.INFO
+    if not request_log.isEnabledFor(level):  # e.g. probes at INFO: skip building the record
+        return response
     request_log.log(
         level,
         "%s %s %s %sms",

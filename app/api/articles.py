@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import Response, jsonify
 from flask_jwt_extended import current_user, jwt_required
 
 from app.api import blp, service
@@ -21,11 +22,13 @@ from app.errors import NotFound
 from app.openapi import OPTIONAL_TOKEN_AUTH, TOKEN_AUTH
 
 
-def _article_envelope(slug: str) -> dict[str, Any]:
+def _article_envelope(slug: str) -> Response:
+    # Hot read paths answer with the read side's dicts as they are (they match the response
+    # schemas: tests/test_response_shapes.py), skipping a second serialisation pass.
     article = find_article(slug, viewer_id())
     if article is None:
         raise NotFound("article")
-    return {"article": article}
+    return jsonify(article=article)
 
 
 @blp.route("/articles", methods=["GET"])
@@ -34,13 +37,13 @@ def _article_envelope(slug: str) -> dict[str, Any]:
 @blp.response(200, ArticleListResponse)
 @blp.alt_response(422, description="Bad limit or offset")
 @blp.doc(security=OPTIONAL_TOKEN_AUTH)
-def get_articles(query: dict[str, Any]) -> dict[str, Any]:
+def get_articles(query: dict[str, Any]) -> Response:
     """Articles, newest first, filtered by tag, author and/or favoriter"""
     filters = ArticleFilters(
         tag=query.get("tag"), author=query.get("author"), favorited=query.get("favorited")
     )
     articles, total = list_articles(filters, query["limit"], query["offset"], viewer_id())
-    return {"articles": articles, "articlesCount": total}
+    return jsonify(articles=articles, articlesCount=total)
 
 
 @blp.route("/articles/feed", methods=["GET"])
@@ -50,11 +53,11 @@ def get_articles(query: dict[str, Any]) -> dict[str, Any]:
 @blp.alt_response(401, description="Missing or invalid token")
 @blp.alt_response(422, description="Bad limit or offset")
 @blp.doc(security=TOKEN_AUTH)
-def get_feed(query: dict[str, Any]) -> dict[str, Any]:
+def get_feed(query: dict[str, Any]) -> Response:
     """Articles by the authors the caller follows, newest first"""
     filters = ArticleFilters(feed_of=current_user.id)
     articles, total = list_articles(filters, query["limit"], query["offset"], current_user.id)
-    return {"articles": articles, "articlesCount": total}
+    return jsonify(articles=articles, articlesCount=total)
 
 
 @blp.route("/articles", methods=["POST"])
@@ -64,10 +67,10 @@ def get_feed(query: dict[str, Any]) -> dict[str, Any]:
 @blp.alt_response(401, description="Missing or invalid token")
 @blp.alt_response(422, description="Validation failed")
 @blp.doc(security=TOKEN_AUTH)
-def create_article(body: dict[str, Any]) -> dict[str, Any]:
+def create_article(body: dict[str, Any]) -> tuple[Response, int]:
     """Publish an article"""
     article = service.create_article(current_user, body["article"])
-    return _article_envelope(article.slug)
+    return _article_envelope(article.slug), 201
 
 
 @blp.route("/articles/<slug>", methods=["GET"])
@@ -75,7 +78,7 @@ def create_article(body: dict[str, Any]) -> dict[str, Any]:
 @blp.response(200, ArticleResponse)
 @blp.alt_response(404, description="No such article")
 @blp.doc(security=OPTIONAL_TOKEN_AUTH)
-def get_article(slug: str) -> dict[str, Any]:
+def get_article(slug: str) -> Response:
     """One article, with its body"""
     return _article_envelope(slug)
 
@@ -89,7 +92,7 @@ def get_article(slug: str) -> dict[str, Any]:
 @blp.alt_response(404, description="No such article")
 @blp.alt_response(422, description="Validation failed")
 @blp.doc(security=TOKEN_AUTH)
-def update_article(body: dict[str, Any], slug: str) -> dict[str, Any]:
+def update_article(body: dict[str, Any], slug: str) -> Response:
     """Change your article; a new title gives a new slug"""
     article = service.update_article(current_user, slug, body["article"])
     return _article_envelope(article.slug)
@@ -113,7 +116,7 @@ def delete_article(slug: str) -> None:
 @blp.alt_response(401, description="Missing or invalid token")
 @blp.alt_response(404, description="No such article")
 @blp.doc(security=TOKEN_AUTH)
-def favorite_article(slug: str) -> dict[str, Any]:
+def favorite_article(slug: str) -> Response:
     """Favorite an article (idempotent)"""
     return _article_envelope(service.favorite(current_user, slug).slug)
 
@@ -124,6 +127,6 @@ def favorite_article(slug: str) -> dict[str, Any]:
 @blp.alt_response(401, description="Missing or invalid token")
 @blp.alt_response(404, description="No such article")
 @blp.doc(security=TOKEN_AUTH)
-def unfavorite_article(slug: str) -> dict[str, Any]:
+def unfavorite_article(slug: str) -> Response:
     """Remove an article from your favorites (idempotent)"""
     return _article_envelope(service.unfavorite(current_user, slug).slug)

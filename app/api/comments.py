@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import Response, jsonify
 from flask_jwt_extended import current_user, jwt_required
 
 from app.api import blp, service
@@ -19,9 +20,9 @@ from app.openapi import OPTIONAL_TOKEN_AUTH, TOKEN_AUTH
 @blp.response(200, CommentListResponse)
 @blp.alt_response(404, description="No such article")
 @blp.doc(security=OPTIONAL_TOKEN_AUTH)
-def get_comments(slug: str) -> dict[str, Any]:
+def get_comments(slug: str) -> Response:
     """The article's comments, newest first"""
-    return {"comments": list_comments(service.get_article_id(slug), viewer_id())}
+    return jsonify(comments=list_comments(service.get_article_id(slug), viewer_id()))
 
 
 @blp.route("/articles/<slug>/comments", methods=["POST"])

@@ -1,19 +1,26 @@
 """The read side: every list and view is loaded in a constant number of statements.
 
-Authors, ``following``, ``favorited`` and ``favoritesCount`` come back with the page in one
-statement (joins and correlated sub-queries on indexed columns); tags in a second; the total in
-a third. Page size never changes the number of statements (tests/test_query_counts.py).
+A page of articles is one statement — the articles joined to their authors, with ``following``,
+``favorited``, ``favoritesCount`` and the tag list as correlated sub-queries on indexed keys —
+plus one for the total. Page size never changes the number of statements
+(tests/test_query_counts.py).
+
+These are hot paths, so the statements are built once per shape (which filters, anonymous or
+not, which database) with bound parameters, executed on the session's connection without the
+ORM layer, and rows become response dicts directly.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+import json
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Select, exists, func, literal, select
+from sqlalchemy import Select, bindparam, exists, false, func, select
 from sqlalchemy.orm import aliased
 
+from app.clock import isoformat_ms
 from app.extensions import db
 from app.models import Article, Comment, Favorite, Follow, Tag, User, article_tags
 
@@ -25,69 +32,104 @@ class ArticleFilters:
     favorited: str | None = None
     feed_of: int | None = None  # only authors this user follows
 
+    def params(self) -> dict[str, Any]:
+        return {
+            name: value
+            for name, value in (
+                ("tag", self.tag),
+                ("author", self.author),
+                ("favorited", self.favorited),
+                ("feed_of", self.feed_of),
+            )
+            if value is not None
+        }
+
+    def shape(self) -> tuple[bool, ...]:
+        return (self.tag is not None, self.author is not None, self.favorited is not None,
+                self.feed_of is not None)  # fmt: skip
+
 
 def profile_dict(user: Any, following: bool) -> dict[str, Any]:
     return {"username": user.username, "bio": user.bio, "image": user.image, "following": following}
 
 
-def _following(viewer_id: int | None, author_id_column: Any) -> Any:
-    if viewer_id is None:
-        return literal(False)
-    return exists().where(Follow.follower_id == viewer_id, Follow.followee_id == author_id_column)
+def _dialect() -> str:
+    return db.session.get_bind().dialect.name
 
 
-def _favorited(viewer_id: int | None) -> Any:
-    if viewer_id is None:
-        return literal(False)
-    return exists().where(Favorite.user_id == viewer_id, Favorite.article_id == Article.id)
+def _run(statement: Any, params: dict[str, Any]) -> Any:
+    """Execute a Core statement on the session's connection (same transaction, no ORM layer)."""
+    return db.session.connection().execute(statement, params)
 
 
-def _favorites_count() -> Any:
+def _following(has_viewer: bool, author_id_column: Any) -> Any:
+    if not has_viewer:
+        return false()
+    return exists().where(
+        Follow.follower_id == bindparam("viewer_id"), Follow.followee_id == author_id_column
+    )
+
+
+def _user_id_by_name(param: str) -> Any:
     return (
+        select(User.id)
+        .where(func.lower(User.username) == func.lower(bindparam(param)))
+        .scalar_subquery()
+    )
+
+
+def _filtered(statement: Select[Any], shape: tuple[bool, ...]) -> Select[Any]:
+    by_tag, by_author, by_favoriter, feed = shape
+    if by_author:
+        statement = statement.where(Article.author_id == _user_id_by_name("author"))
+    if by_favoriter:
+        statement = statement.where(
+            exists().where(
+                Favorite.article_id == Article.id, Favorite.user_id == _user_id_by_name("favorited")
+            )
+        )
+    if by_tag:
+        tag_id = select(Tag.id).where(Tag.name == bindparam("tag")).scalar_subquery()
+        statement = statement.where(
+            exists().where(article_tags.c.article_id == Article.id, article_tags.c.tag_id == tag_id)
+        )
+    if feed:
+        followed = select(Follow.followee_id).where(Follow.follower_id == bindparam("feed_of"))
+        statement = statement.where(Article.author_id.in_(followed))
+    return statement
+
+
+def _tag_names(dialect: str) -> Any:
+    """The article's tag names as one JSON array (json_agg / json_group_array)."""
+    aggregate = func.json_agg if dialect == "postgresql" else func.json_group_array
+    return (
+        select(aggregate(Tag.name))
+        .select_from(article_tags.join(Tag, Tag.id == article_tags.c.tag_id))
+        .where(article_tags.c.article_id == Article.id)
+        .scalar_subquery()
+    )
+
+
+@lru_cache(maxsize=128)
+def _article_statement(
+    dialect: str, has_viewer: bool, with_body: bool, shape: tuple[bool, ...] | None
+) -> Select[Any]:
+    """Articles with author, flags, count and tags; a page (``shape`` given) or one by slug."""
+    author = aliased(User, name="author")
+    favorited = (
+        exists().where(
+            Favorite.user_id == bindparam("viewer_id"), Favorite.article_id == Article.id
+        )
+        if has_viewer
+        else false()
+    )
+    favorites_count = (
         select(func.count())
         .select_from(Favorite)
         .where(Favorite.article_id == Article.id)
         .scalar_subquery()
     )
-
-
-def _user_id_by_name(username: str) -> Any:
-    return (
-        select(User.id).where(func.lower(User.username) == func.lower(username)).scalar_subquery()
-    )
-
-
-def _filtered(statement: Select[Any], filters: ArticleFilters) -> Select[Any]:
-    if filters.author is not None:
-        statement = statement.where(Article.author_id == _user_id_by_name(filters.author))
-    if filters.favorited is not None:
-        statement = statement.where(
-            exists().where(
-                Favorite.article_id == Article.id,
-                Favorite.user_id == _user_id_by_name(filters.favorited),
-            )
-        )
-    if filters.tag is not None:
-        statement = statement.where(
-            exists().where(
-                article_tags.c.article_id == Article.id,
-                article_tags.c.tag_id
-                == select(Tag.id).where(Tag.name == filters.tag).scalar_subquery(),
-            )
-        )
-    if filters.feed_of is not None:
-        statement = statement.where(
-            Article.author_id.in_(
-                select(Follow.followee_id).where(Follow.follower_id == filters.feed_of)
-            )
-        )
-    return statement
-
-
-def _article_rows(viewer_id: int | None, with_body: bool) -> Select[Any]:
-    author = aliased(User, name="author")
     columns = [
-        Article.id,
         Article.slug,
         Article.title,
         Article.description,
@@ -96,39 +138,43 @@ def _article_rows(viewer_id: int | None, with_body: bool) -> Select[Any]:
         author.username,
         author.bio,
         author.image,
-        _following(viewer_id, Article.author_id).label("following"),
-        _favorited(viewer_id).label("favorited"),
-        _favorites_count().label("favorites_count"),
+        _following(has_viewer, Article.author_id).label("following"),
+        favorited.label("favorited"),
+        favorites_count.label("favorites_count"),
+        _tag_names(dialect).label("tag_names"),
     ]
     if with_body:
         columns.append(Article.body)
-    return select(*columns).join(author, author.id == Article.author_id)
-
-
-def _tags_by_article(article_ids: list[int]) -> dict[int, list[str]]:
-    tags: dict[int, list[str]] = defaultdict(list)
-    if not article_ids:
-        return tags
-    rows = db.session.execute(
-        select(article_tags.c.article_id, Tag.name)
-        .join(Tag, Tag.id == article_tags.c.tag_id)
-        .where(article_tags.c.article_id.in_(article_ids))
+    statement = select(*columns).join(author, author.id == Article.author_id)
+    if shape is None:
+        return statement.where(Article.slug == bindparam("slug"))
+    return (
+        _filtered(statement, shape)
+        .order_by(Article.created_at.desc(), Article.id.desc())
+        .limit(bindparam("limit"))
+        .offset(bindparam("offset"))
     )
-    for article_id, name in rows:
-        tags[article_id].append(name)
-    for names in tags.values():
-        names.sort()  # in Python: the same order on every database, whatever its collation
-    return tags
 
 
-def _article_dict(row: Any, tags: list[str], with_body: bool) -> dict[str, Any]:
+@lru_cache(maxsize=32)
+def _count_statement(shape: tuple[bool, ...]) -> Select[Any]:
+    return _filtered(select(func.count()).select_from(Article), shape)
+
+
+def _tag_list(value: Any) -> list[str]:
+    names = json.loads(value) if isinstance(value, str) else value
+    # Sorted in Python: the same order on every database, whatever its collation.
+    return sorted(name for name in names or () if name is not None)
+
+
+def _article_dict(row: Any, with_body: bool) -> dict[str, Any]:
     article = {
         "slug": row.slug,
         "title": row.title,
         "description": row.description,
-        "tagList": tags,
-        "createdAt": row.created_at,
-        "updatedAt": row.updated_at,
+        "tagList": _tag_list(row.tag_names),
+        "createdAt": isoformat_ms(row.created_at),
+        "updatedAt": isoformat_ms(row.updated_at),
         "favorited": bool(row.favorited),
         "favoritesCount": row.favorites_count,
         "author": profile_dict(row, bool(row.following)),
@@ -142,43 +188,35 @@ def list_articles(
     filters: ArticleFilters, limit: int, offset: int, viewer_id: int | None
 ) -> tuple[list[dict[str, Any]], int]:
     """One page, newest first, without bodies, and the total number of matching articles."""
-    page = db.session.execute(
-        _filtered(_article_rows(viewer_id, with_body=False), filters)
-        .order_by(Article.created_at.desc(), Article.id.desc())
-        .limit(limit)
-        .offset(offset)
-    ).all()
-    total = db.session.scalar(_filtered(select(func.count()).select_from(Article), filters)) or 0
-    tags = _tags_by_article([row.id for row in page])
-    return [_article_dict(row, tags[row.id], with_body=False) for row in page], total
+    shape = filters.shape()
+    params = {**filters.params(), "viewer_id": viewer_id, "limit": limit, "offset": offset}
+    page = _run(_article_statement(_dialect(), viewer_id is not None, False, shape), params)
+    articles = [_article_dict(row, with_body=False) for row in page]
+    total = _run(_count_statement(shape), filters.params()).scalar_one()
+    return articles, total
 
 
 def find_article(slug: str, viewer_id: int | None) -> dict[str, Any] | None:
     """The full article (with body) as ``viewer_id`` sees it, or None."""
-    if "\x00" in slug:  # PostgreSQL refuses NUL in text (a 500); no slug has one
-        return None
-    row = db.session.execute(
-        _article_rows(viewer_id, with_body=True).where(Article.slug == slug)
-    ).first()
-    if row is None:
-        return None
-    return _article_dict(row, _tags_by_article([row.id])[row.id], with_body=True)
+    statement = _article_statement(_dialect(), viewer_id is not None, True, None)
+    row = _run(statement, {"slug": slug, "viewer_id": viewer_id}).first()
+    return None if row is None else _article_dict(row, with_body=True)
 
 
 def comment_dict(comment: Any, author: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": comment.id,
-        "createdAt": comment.created_at,
-        "updatedAt": comment.updated_at,
+        "createdAt": isoformat_ms(comment.created_at),
+        "updatedAt": isoformat_ms(comment.updated_at),
         "body": comment.body,
         "author": author,
     }
 
 
-def list_comments(article_id: int, viewer_id: int | None) -> list[dict[str, Any]]:
-    """Every comment of the article, newest first, with authors, in one statement."""
+@lru_cache(maxsize=4)
+def _comments_statement(has_viewer: bool) -> Select[Any]:
     author = aliased(User, name="author")
-    rows = db.session.execute(
+    return (
         select(
             Comment.id,
             Comment.created_at,
@@ -187,31 +225,41 @@ def list_comments(article_id: int, viewer_id: int | None) -> list[dict[str, Any]
             author.username,
             author.bio,
             author.image,
-            _following(viewer_id, Comment.author_id).label("following"),
+            _following(has_viewer, Comment.author_id).label("following"),
         )
         .join(author, author.id == Comment.author_id)
-        .where(Comment.article_id == article_id)
+        .where(Comment.article_id == bindparam("article_id"))
         .order_by(Comment.created_at.desc(), Comment.id.desc())
+    )
+
+
+def list_comments(article_id: int, viewer_id: int | None) -> list[dict[str, Any]]:
+    """Every comment of the article, newest first, with authors, in one statement."""
+    rows = _run(
+        _comments_statement(viewer_id is not None),
+        {"article_id": article_id, "viewer_id": viewer_id},
     )
     return [comment_dict(row, profile_dict(row, bool(row.following))) for row in rows]
 
 
+@lru_cache(maxsize=1)
+def _tags_statement() -> Select[Any]:
+    return select(Tag.name).where(exists().where(article_tags.c.tag_id == Tag.id))
+
+
 def tags_in_use() -> list[str]:
     """Every tag that at least one article carries, alphabetically (an index probe per tag)."""
-    used = exists().where(article_tags.c.tag_id == Tag.id)
-    return sorted(db.session.scalars(select(Tag.name).where(used)))
+    return sorted(_run(_tags_statement(), {}).scalars())
+
+
+@lru_cache(maxsize=4)
+def _profile_statement(has_viewer: bool) -> Select[Any]:
+    return select(
+        User.username, User.bio, User.image, _following(has_viewer, User.id).label("following")
+    ).where(func.lower(User.username) == func.lower(bindparam("username")))
 
 
 def find_profile(username: str, viewer_id: int | None) -> dict[str, Any] | None:
-    if "\x00" in username:  # PostgreSQL refuses NUL in text (a 500); no username has one
-        return None
-    row = db.session.execute(
-        select(
-            User.id,
-            User.username,
-            User.bio,
-            User.image,
-            _following(viewer_id, User.id).label("following"),
-        ).where(func.lower(User.username) == func.lower(username))
-    ).first()
+    params = {"username": username, "viewer_id": viewer_id}
+    row = _run(_profile_statement(viewer_id is not None), params).first()
     return None if row is None else profile_dict(row, bool(row.following))

@@ -30,7 +30,9 @@ class Timestamp(ma.fields.Field):
     """ISO 8601 UTC with milliseconds, always: ``2026-11-25T10:00:00.000Z``."""
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
-        return None if value is None else isoformat_ms(value)
+        if value is None or isinstance(value, str):  # the read side formats them already
+            return value
+        return isoformat_ms(value)
 
 
 class TagList(ma.fields.List):
