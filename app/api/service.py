@@ -24,7 +24,7 @@ RESERVED_SLUGS = frozenset({"feed"})  # /api/articles/feed is a route, not an ar
 SLUG_BASE_MAX = SLUG_MAX - 16  # room for "-" and a random suffix
 
 
-def _insert_ignoring_duplicates(table: Any, rows: list[dict[str, Any]]) -> None:
+def insert_ignoring_duplicates(table: Any, rows: list[dict[str, Any]]) -> None:
     """INSERT .. ON CONFLICT DO NOTHING: concurrent duplicates are absorbed, never a 500."""
     if not rows:
         return
@@ -46,7 +46,7 @@ def follow(follower: User, username: str) -> User:
     followee = get_user_by_username(username)
     if followee.id == follower.id:
         raise ValidationFailed({"profile": ["can't follow yourself"]})
-    _insert_ignoring_duplicates(
+    insert_ignoring_duplicates(
         Follow.__table__,
         [{"follower_id": follower.id, "followee_id": followee.id, "created_at": utcnow()}],
     )
@@ -116,9 +116,9 @@ def _set_tags(article_id: int, names: list[str], replace: bool) -> None:
         db.session.execute(delete(article_tags).where(article_tags.c.article_id == article_id))
     if not names:
         return
-    _insert_ignoring_duplicates(Tag.__table__, [{"name": name} for name in names])
+    insert_ignoring_duplicates(Tag.__table__, [{"name": name} for name in names])
     tag_ids = db.session.scalars(select(Tag.id).where(Tag.name.in_(names)))
-    _insert_ignoring_duplicates(
+    insert_ignoring_duplicates(
         article_tags, [{"article_id": article_id, "tag_id": tag_id} for tag_id in tag_ids]
     )
 
@@ -178,7 +178,7 @@ def delete_article(user: User, slug: str) -> None:
 
 def favorite(user: User, slug: str) -> Article:
     article = get_article(slug)
-    _insert_ignoring_duplicates(
+    insert_ignoring_duplicates(
         Favorite.__table__, [{"user_id": user.id, "article_id": article.id, "created_at": utcnow()}]
     )
     db.session.commit()

@@ -20,4 +20,7 @@ def config_check() -> None:
 
 
 def register_commands(app: Flask) -> None:
+    from app.cli.seed import seed_command
+
     app.cli.add_command(config_check)
+    app.cli.add_command(seed_command)

@@ -1,7 +1,8 @@
 """Typed SQLAlchemy 2.0 models. No HTTP here."""
 
 from app.models.article import Article, Comment, Favorite, Tag, article_tags
+from app.models.counter import Counter
 from app.models.social import Follow
 from app.models.user import User
 
-__all__ = ["Article", "Comment", "Favorite", "Follow", "Tag", "User", "article_tags"]
+__all__ = ["Article", "Comment", "Counter", "Favorite", "Follow", "Tag", "User", "article_tags"]
