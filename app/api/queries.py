@@ -24,6 +24,7 @@ from app.clock import isoformat_ms
 from app.extensions import db
 from app.models import Article, Comment, Counter, Favorite, Follow, Tag, User, article_tags
 from app.models.counter import ARTICLES
+from app.models.queries import insert_ignoring_duplicates
 
 
 @dataclass(frozen=True)
@@ -219,8 +220,6 @@ def _counter_statement() -> Select[Any]:
 
 
 def _restore_counter(total: int) -> None:
-    from app.api.service import insert_ignoring_duplicates
-
     insert_ignoring_duplicates(Counter.__table__, [{"name": ARTICLES, "value": total}])
     db.session.commit()
 

@@ -9,8 +9,7 @@ import unicodedata
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from app.clock import utcnow
@@ -18,25 +17,18 @@ from app.errors import Forbidden, NotFound, ValidationFailed
 from app.extensions import db
 from app.models import Article, Comment, Favorite, Follow, Tag, User, article_tags
 from app.models.article import SLUG_MAX
+from app.models.queries import find_user_by, insert_ignoring_duplicates
 
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 RESERVED_SLUGS = frozenset({"feed"})  # /api/articles/feed is a route, not an article
 SLUG_BASE_MAX = SLUG_MAX - 16  # room for "-" and a random suffix
 
 
-def insert_ignoring_duplicates(table: Any, rows: list[dict[str, Any]]) -> None:
-    """INSERT .. ON CONFLICT DO NOTHING: concurrent duplicates are absorbed, never a 500."""
-    if not rows:
-        return
-    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-    db.session.execute(dialect.insert(table).values(rows).on_conflict_do_nothing())
-
-
 # Users ------------------------------------------------------------------------------------------
 
 
 def get_user_by_username(username: str) -> User:
-    user = db.session.scalar(select(User).where(func.lower(User.username) == func.lower(username)))
+    user = find_user_by(User.username, username)
     if user is None:
         raise NotFound("profile")
     return user

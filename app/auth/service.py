@@ -4,19 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from app.errors import Conflict, InvalidCredentials
 from app.extensions import db
 from app.models import User
+from app.models.queries import find_user_by
 from app.security.passwords import hash_password, needs_rehash, verify_password
-
-
-def _find_by(column: Any, value: str) -> User | None:
-    # Both sides folded by the database, exactly as the unique index does: Python's str.lower()
-    # and SQLite's ASCII-only lower() disagree on non-ASCII capitals ("É").
-    return db.session.scalar(select(User).where(func.lower(column) == func.lower(value)))
 
 
 def _ensure_available(username: str | None, email: str | None, exclude_id: int | None) -> None:
@@ -27,7 +21,7 @@ def _ensure_available(username: str | None, email: str | None, exclude_id: int |
     ):
         if value is None:
             continue
-        owner = _find_by(column, value)
+        owner = find_user_by(column, value)
         if owner is not None and owner.id != exclude_id:
             raise Conflict(field)
 
@@ -52,7 +46,7 @@ def register(username: str, email: str, password: str) -> User:
 
 def authenticate(email: str, password: str) -> User:
     """The user for these credentials; unknown email and wrong password fail identically."""
-    user = _find_by(User.email, email)
+    user = find_user_by(User.email, email)
     if not verify_password(user.password_hash if user else None, password) or user is None:
         raise InvalidCredentials()
     if needs_rehash(user.password_hash):  # cost settings were raised since this hash was made
