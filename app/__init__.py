@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from flask import Flask
-from flask_sqlalchemy import SQLAlchemy
 
 from config import Config, get_config
 
@@ -45,14 +43,14 @@ def _announce(app: Flask, config: Config) -> None:
 
 
 def register_extensions(app: Flask) -> None:
+    from app.database import configure_database
     from app.extensions import api, cors, db, jwt, limiter, migrate, talisman
     from app.security.passwords import warm_up
     from app.security.tokens import register_token_callbacks
 
     _ensure_instance_folder(app)
     db.init_app(app)
-    _configure_sqlite(app)
-    _guard_session_teardown(app)
+    configure_database(app)
     migrate.init_app(app, db, directory=_migrations_dir())
     jwt.init_app(app)
     register_token_callbacks(app)
@@ -137,42 +135,3 @@ def _ensure_instance_folder(app: Flask) -> None:
     import os
 
     os.makedirs(app.instance_path, exist_ok=True)
-
-
-def _configure_sqlite(app: Flask) -> None:
-    """SQLite ignores foreign keys (and so ON DELETE CASCADE) unless asked, per connection,
-    and its default rollback journal makes concurrent readers and writers wait on each other."""
-    from sqlalchemy import event
-
-    from app.extensions import db
-
-    with app.app_context():
-        engine = db.engine
-    if engine.dialect.name != "sqlite":
-        return
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA foreign_keys=ON")
-        # WAL: readers no longer block the writer (and vice versa) under gunicorn's threads.
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.close()
-
-
-def _guard_session_teardown(app: Flask) -> None:
-    """Flask-SQLAlchemy's end-of-request ``session.remove()`` can raise when the database has
-    just dropped the connection; it runs outside every error handler, so it would become a bare
-    HTML 500. Log it instead: the response is already decided."""
-    funcs = app.teardown_appcontext_funcs
-    for index, func in enumerate(funcs):
-        if getattr(func, "__func__", None) is SQLAlchemy._teardown_session:
-            original = func
-
-            def guarded(exc: BaseException | None, _original=original) -> None:
-                try:
-                    _original(exc)
-                except Exception:
-                    log.warning("closing the database session failed", exc_info=True)
-
-            funcs[index] = guarded

@@ -11,6 +11,7 @@ from app.api import blp, service
 from app.api.queries import comment_dict, list_comments, profile_dict
 from app.api.schemas import CommentListResponse, CommentResponse, NewCommentRequest
 from app.api.viewer import viewer_id
+from app.errors import NotFound
 from app.models import Comment
 from app.openapi import OPTIONAL_TOKEN_AUTH, TOKEN_AUTH
 
@@ -22,7 +23,10 @@ from app.openapi import OPTIONAL_TOKEN_AUTH, TOKEN_AUTH
 @blp.doc(security=OPTIONAL_TOKEN_AUTH)
 def get_comments(slug: str) -> Response:
     """The article's comments, newest first"""
-    return jsonify(comments=list_comments(service.get_article_id(slug), viewer_id()))
+    comments = list_comments(slug, viewer_id())
+    if comments is None:
+        raise NotFound("article")
+    return jsonify(comments=comments)
 
 
 @blp.route("/articles/<slug>/comments", methods=["POST"])
