@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
+
+from limits import parse_many
 
 # Fixed, public, development-only secrets: stable across workers and restarts, refused in
 # production (they are listed as placeholders below).
@@ -45,6 +48,10 @@ PLACEHOLDER_SECRETS = frozenset(
     }
 )
 MIN_SECRET_BYTES = 32
+# One browser origin exactly as browsers send it: no path, no trailing slash, no wildcard.
+# Flask-CORS compiles an entry with regex characters ("*", "[", "$"...) into a prefix-matched
+# regex, so "https://*.example.com" would also admit "https://xexample.com.evil.net".
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*(?::[0-9]{1,5})?")
 
 
 class ConfigError(RuntimeError):
@@ -73,6 +80,31 @@ def _int(environ: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+
+
+# Rate limits per endpoint class (applied by app/security/ratelimit.py), each a `limits` string;
+# ";" stacks a burst and a sustained limit on the same endpoint (checked together).
+RATE_LIMIT_DEFAULTS: dict[str, str] = {
+    "RATELIMIT_READ": "20/second;600/minute",  # GET/HEAD, per user (token) else per IP
+    "RATELIMIT_WRITE": "5/second;60/minute",  # other methods, per user else per IP
+    "RATELIMIT_LOGIN": "10/minute;60/hour",  # POST /api/users/login, per client IP
+    "RATELIMIT_LOGIN_EMAIL": "5/minute;20/hour",  # the same, per submitted email (hashed)
+    "RATELIMIT_REGISTER": "5/minute;20/hour",  # POST /api/users, per client IP
+    "RATELIMIT_AUTH": "10/minute;100/hour",  # refresh and logout endpoints, per user else IP
+}
+
+
+def check_rate_limit(name: str, value: str) -> None:
+    """Refuse a limit string Flask-Limiter would fail on at request time, or one that allows
+    nothing (``0/minute``), with one line naming the setting."""
+    try:
+        items = parse_many(value)
+    except ValueError:
+        raise ConfigError(
+            f"{name} must be a rate limit like '10/second;300/minute', got {value!r}"
+        ) from None
+    if any(item.amount < 1 for item in items):
+        raise ConfigError(f"{name} must allow at least 1 request per window, got {value!r}")
 
 
 def _float(environ: Mapping[str, str], name: str, default: float) -> float:
@@ -106,6 +138,10 @@ class Config:
         )
         self.JWT_ACCESS_TOKEN_EXPIRES = timedelta(
             seconds=_int(env, "JWT_ACCESS_TOKEN_EXPIRES", 3600)
+        )
+        # A session (and its refresh token) ends after this long without a refresh.
+        self.JWT_REFRESH_TOKEN_EXPIRES = timedelta(
+            seconds=_int(env, "JWT_REFRESH_TOKEN_EXPIRES", 30 * 24 * 3600)
         )
         # RealWorld clients send "Token <jwt>"; "Bearer" is rewritten to it by the middleware.
         self.JWT_TOKEN_LOCATION = ["headers"]
@@ -142,12 +178,21 @@ class Config:
         }
         self.RATELIMIT_STRATEGY = "sliding-window-counter"
         self.RATELIMIT_HEADERS_ENABLED = True
-        self.RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
-        self.RATELIMIT_SWALLOW_ERRORS = True
-        self.RATELIMIT_DEFAULT = env.get("RATELIMIT_DEFAULT", "")
+        # Off: the storage fails over to memory itself (app/security/ratelimit_storage.py).
+        # Flask-Limiter's fallback would also flip on any key-function error and log tracebacks.
+        self.RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = False
+        self.RATELIMIT_SWALLOW_ERRORS = True  # last resort: an unexpected error fails open
+        self.RATELIMIT_DEFAULT = env.get("RATELIMIT_DEFAULT", "").strip()
+        self.RATELIMIT_KEY_PREFIX = env.get("RATELIMIT_KEY_PREFIX", "conduit").strip()
+        for name, default in RATE_LIMIT_DEFAULTS.items():
+            setattr(self, name, (env.get(name) or "").strip() or default)
 
         origins = env.get("CORS_ORIGINS", self.default_cors_origins)
         self.CORS_ORIGINS = [o.strip() for o in origins.split(",") if o.strip()]
+        # Proxies in front of the app whose X-Forwarded-For/-Proto are believed (nginx alone: 1).
+        # Each one appends an X-Forwarded-For entry; entries before the trusted ones are the
+        # client's to forge, so this must match the deployment exactly (docs/SECURITY.md).
+        self.TRUSTED_PROXY_HOPS = _int(env, "TRUSTED_PROXY_HOPS", self.default_proxy_hops)
 
         self.API_TITLE = "Conduit API"
         self.API_VERSION = "v2"
@@ -159,6 +204,10 @@ class Config:
     uses_dev_secrets = True
     default_ratelimit = True
     default_cors_origins = "*"
+    default_proxy_hops = 0  # served directly (flask run, tests): no proxy to believe
+    # Strict-Transport-Security (sent on HTTPS requests only); never on local or test hosts,
+    # whose browsers would then refuse plain HTTP to that host name for a year.
+    HSTS_ENABLED = False
 
     def _engine_options(self, env: Mapping[str, str]) -> dict[str, Any]:
         # Never echo bound parameters (emails, hashes) into exception messages or logs.
@@ -195,8 +244,23 @@ class Config:
                 raise ConfigError(f"{name} must be a positive number of seconds")
         if self.MAX_CONTENT_LENGTH <= 0:
             raise ConfigError("MAX_CONTENT_LENGTH must be a positive number of bytes")
+        if self.TRUSTED_PROXY_HOPS < 0:
+            raise ConfigError("TRUSTED_PROXY_HOPS must be 0 or more (proxies in front of the app)")
+        for origin in self.CORS_ORIGINS:
+            if origin != "*" and not _ORIGIN.fullmatch(origin):
+                raise ConfigError(
+                    f"CORS_ORIGINS entries must look like https://host[:port], got {origin!r}"
+                )
+        for name in [*RATE_LIMIT_DEFAULTS, "RATELIMIT_DEFAULT"]:
+            if getattr(self, name):  # only RATELIMIT_DEFAULT may be empty (no extra limit)
+                check_rate_limit(name, getattr(self, name))
         if self.JWT_ACCESS_TOKEN_EXPIRES.total_seconds() <= 0:
             raise ConfigError("JWT_ACCESS_TOKEN_EXPIRES must be a positive number of seconds")
+        if self.JWT_REFRESH_TOKEN_EXPIRES.total_seconds() <= 0:
+            raise ConfigError("JWT_REFRESH_TOKEN_EXPIRES must be a positive number of seconds")
+        # An access token outliving its session would be refused as invalid before it expires.
+        if self.JWT_REFRESH_TOKEN_EXPIRES < self.JWT_ACCESS_TOKEN_EXPIRES:
+            raise ConfigError("JWT_REFRESH_TOKEN_EXPIRES must be at least JWT_ACCESS_TOKEN_EXPIRES")
 
 
 class DevelopmentConfig(Config):
@@ -227,6 +291,8 @@ class ProductionConfig(Config):
     DEFAULT_LOG_FORMAT = "json"
     uses_dev_secrets = False
     default_cors_origins = ""
+    default_proxy_hops = 1  # nginx (ops/nginx.conf)
+    HSTS_ENABLED = True
 
     def validate(self) -> None:
         super().validate()

@@ -44,8 +44,10 @@ def _announce(app: Flask, config: Config) -> None:
 
 def register_extensions(app: Flask) -> None:
     from app.database import configure_database
-    from app.extensions import api, cors, db, jwt, limiter, migrate, talisman
+    from app.extensions import api, db, jwt, migrate
+    from app.security.headers import register_cors, register_security_headers
     from app.security.passwords import warm_up
+    from app.security.ratelimit import init_rate_limiting
     from app.security.tokens import register_token_callbacks
 
     _ensure_instance_folder(app)
@@ -56,32 +58,9 @@ def register_extensions(app: Flask) -> None:
     register_token_callbacks(app)
     with app.app_context():
         warm_up()
-    limiter.init_app(app)
-    cors.init_app(
-        app,
-        origins=app.config["CORS_ORIGINS"],
-        allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
-        expose_headers=[
-            "X-Request-ID",
-            "Retry-After",
-            "X-RateLimit-Limit",
-            "X-RateLimit-Remaining",
-            "X-RateLimit-Reset",
-        ],
-        max_age=600,
-    )
-    production = app.config["APP_ENV"] == "production"
-    talisman.init_app(
-        app,
-        force_https=False,  # nginx redirects; a Flask-side 302 breaks POSTs and LB probes
-        strict_transport_security=production,
-        strict_transport_security_max_age=31536000,
-        strict_transport_security_include_subdomains=True,
-        content_security_policy={"default-src": "'none'", "frame-ancestors": "'none'"},
-        frame_options="DENY",
-        referrer_policy="no-referrer",
-        session_cookie_secure=production,
-    )
+    init_rate_limiting(app)  # this app's own limiter and its per-class limits
+    register_cors(app)
+    register_security_headers(app)
     api.init_app(app)
     api.spec.components.security_scheme(
         "Token",

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from flask import Flask, Response, g, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
@@ -75,8 +76,25 @@ def _finish_request(response: Response) -> Response:
     return response
 
 
+def trust_proxies(app: Flask) -> None:
+    """Believe the last ``TRUSTED_PROXY_HOPS`` proxies about the client and the scheme.
+
+    Outermost WSGI layer, so the limiter's key, the request log line and Talisman's HSTS all
+    see the client's address and the scheme it used. ``x_for``: each proxy appends the peer it
+    saw, so the entry ``hops`` from the end is the client as the outermost trusted proxy saw
+    it; anything earlier is the client's to forge. ``x_proto=1``: nginx overwrites
+    X-Forwarded-Proto with its own scheme (one value), which ProxyFix would ignore entirely
+    with ``x_proto`` above 1. Host, port and prefix are not taken from headers: nginx sets
+    Host itself and nothing here builds absolute URLs.
+    """
+    hops = app.config["TRUSTED_PROXY_HOPS"]
+    if hops > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=1)  # type: ignore[method-assign]
+
+
 def register_request_hooks(app: Flask) -> None:
     app.wsgi_app = AuthorizationSchemeMiddleware(app.wsgi_app)  # type: ignore[method-assign]
+    trust_proxies(app)  # after, so it wraps the rewrite too and runs first
     # First of all before-request hooks: the limiter's (registered earlier) may reject the
     # request, and that response needs an id and a duration too.
     app.before_request_funcs.setdefault(None, []).insert(0, _assign_request_id)

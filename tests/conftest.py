@@ -25,7 +25,7 @@ from sqlalchemy.engine import make_url
 from app import create_app
 from app.extensions import db
 from app.logs import HANDLER_NAME
-from config import normalise_database_url
+from config import RATE_LIMIT_DEFAULTS, normalise_database_url
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
@@ -170,6 +170,48 @@ def redis_url() -> str:
     except redis.RedisError as error:
         _service_unavailable(f"Redis is not reachable at TEST_REDIS_URL: {type(error).__name__}")
     return url
+
+
+@pytest.fixture
+def rate_limit_prefix(redis_url: str) -> Iterator[str]:
+    """A ``RATELIMIT_KEY_PREFIX`` of this test's own, so concurrent runs sharing the test Redis
+    never share a counter; its keys are deleted afterwards."""
+    prefix = f"test-{uuid.uuid4().hex[:12]}"
+    yield prefix
+    client = redis.Redis.from_url(redis_url, socket_timeout=2)
+    keys = list(client.scan_iter(match=f"*/{prefix}/*"))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
+@pytest.fixture
+def limited_app(
+    make_app: Callable[..., Flask],
+    monkeypatch: pytest.MonkeyPatch,
+    redis_url: str,
+    rate_limit_prefix: str,
+) -> Iterator[Callable[..., Flask]]:
+    """Build apps with rate limiting on, counting in the test Redis under the test's prefix;
+    keyword arguments set more environment (e.g. ``RATELIMIT_READ="2/minute"``)."""
+    for name in [*RATE_LIMIT_DEFAULTS, "RATELIMIT_DEFAULT"]:
+        monkeypatch.delenv(name, raising=False)  # the shell's own settings never leak in
+    built: list[Flask] = []
+
+    def build(**env: str) -> Flask:
+        base = {
+            "RATELIMIT_ENABLED": "true",
+            "REDIS_URL": redis_url,
+            "RATELIMIT_KEY_PREFIX": rate_limit_prefix,
+        }
+        application = make_app("testing", **{**base, **env})
+        built.append(application)
+        return application
+
+    yield build
+    for application in built:
+        with application.app_context():
+            db.engine.dispose()
 
 
 def assert_error(response: Any, status: int, errors: dict[str, list[str]]) -> None:

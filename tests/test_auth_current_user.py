@@ -25,7 +25,8 @@ def login(client, email, password):
 
 
 def without_token(user):
-    return {key: value for key, value in user.items() if key != "token"}
+    """The user without its tokens (PUT and GET carry no refreshToken; login does)."""
+    return {key: value for key, value in user.items() if key not in {"token", "refreshToken"}}
 
 
 # --- GET /api/user -------------------------------------------------------------------------------

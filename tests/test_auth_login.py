@@ -32,14 +32,16 @@ def test_login_returns_200_with_exactly_the_user_fields(client, user):
 
     assert response.status_code == 200
     body = response.get_json()["user"]
-    assert list(body) == ["email", "token", "username", "bio", "image"]
+    assert list(body) == ["email", "token", "username", "bio", "image", "refreshToken"]
     assert body == {
         "email": "alice@example.com",
         "token": body["token"],
         "username": "alice",
         "bio": None,
         "image": None,
+        "refreshToken": body["refreshToken"],
     }
+    assert body["refreshToken"] != body["token"]
     assert b"password" not in response.data
     assert b"argon2" not in response.data
 

@@ -40,16 +40,19 @@ def test_register_returns_201_with_exactly_the_user_fields(client):
     assert response.status_code == 201
     assert response.mimetype == "application/json"
     user = response.get_json()["user"]
-    assert list(user) == ["email", "token", "username", "bio", "image"]
+    assert list(user) == ["email", "token", "username", "bio", "image", "refreshToken"]
     assert user == {
         "email": "alice@example.com",
         "token": user["token"],
         "username": "alice",
         "bio": None,
         "image": None,
+        "refreshToken": user["refreshToken"],
     }
     assert isinstance(user["token"], str)
     assert user["token"].count(".") == 2
+    assert user["refreshToken"].count(".") == 2
+    assert user["refreshToken"] != user["token"]
 
 
 def test_register_response_never_contains_the_password_or_its_hash(client):

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import jwt as pyjwt
 import pytest
-from flask_jwt_extended import create_access_token, create_refresh_token
+from flask_jwt_extended import create_access_token
 from sqlalchemy import delete, select
 
 from app.extensions import db
@@ -22,8 +22,8 @@ EXPIRED = {"errors": {"token": ["has expired"]}}
 
 
 def claims(**changes):
-    """The claims flask-jwt-extended puts in an access token; ``None`` drops a claim.
-    ``sub`` defaults to an id no user has, so only tests that set it can pass verification."""
+    """The claims an issued access token carries; ``None`` drops a claim. ``sub`` defaults to
+    an id no user has and ``sid`` is absent, so only tests that set both can pass."""
     now = int(time.time())
     payload = {
         "fresh": False,
@@ -53,6 +53,17 @@ def unb64(segment):
 def user_id(app, username="alice"):
     with app.app_context():
         return db.session.scalar(select(User.id).where(User.username == username))
+
+
+def session_of(token):
+    """The session id (``sid``) a token issued by the service carries."""
+    return unb64(token.split(".")[1])["sid"]
+
+
+def own(app, user, **changes):
+    """The claims of a valid access token of ``user``'s session, with ``changes``."""
+    valid = {"sub": str(user_id(app, user["username"])), "sid": session_of(user["token"])}
+    return claims(**{**valid, **changes})
 
 
 def assert_401(response, body):
@@ -86,7 +97,7 @@ def test_authorization_without_a_token_scheme_is_401_missing(client, user, heade
 
 def test_hand_signed_token_with_our_secret_is_accepted(app, client, user):
     # The control for the forgeries below: they differ from this token in one respect only.
-    token = sign(app, claims(sub=str(user_id(app))))
+    token = sign(app, own(app, user))
 
     response = get_with(client, token)
 
@@ -118,7 +129,7 @@ def test_token_with_two_values_is_401_invalid(client, user):
 
 
 def test_token_signed_with_another_secret_is_401_invalid(app, client, user):
-    token = sign(app, claims(sub=str(user_id(app))), key="another-secret-of-at-least-32-bytes!!")
+    token = sign(app, own(app, user), key="another-secret-of-at-least-32-bytes!!")
 
     assert_401(get_with(client, token), INVALID)
 
@@ -131,30 +142,30 @@ def test_token_from_an_app_with_another_secret_is_401_invalid(client, make_app):
 
 
 def test_token_with_alg_none_is_401_invalid(app, client, user):
-    token = f"{b64({'alg': 'none', 'typ': 'JWT'})}.{b64(claims(sub=str(user_id(app))))}."
+    token = f"{b64({'alg': 'none', 'typ': 'JWT'})}.{b64(own(app, user))}."
 
     assert_401(get_with(client, token), INVALID)
 
 
 def test_token_signed_with_pyjwt_alg_none_is_401_invalid(app, client, user):
-    token = pyjwt.encode(claims(sub=str(user_id(app))), None, algorithm="none")
+    token = pyjwt.encode(own(app, user), None, algorithm="none")
 
     assert_401(get_with(client, token), INVALID)
 
 
 @pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")
 def test_token_with_another_hmac_algorithm_is_401_invalid(app, client, user):
-    token = sign(
-        app, claims(sub=str(user_id(app))), algorithm="HS512"
-    )  # right secret, algorithm not allowed
+    token = sign(app, own(app, user), algorithm="HS512")  # right secret, algorithm not allowed
 
     assert_401(get_with(client, token), INVALID)
 
 
 def test_tampered_payload_is_401_invalid(client, user):
     header, payload, signature = user["token"].split(".")
-    register(client, "bob", "bob@example.com")  # bob exists: only the signature stops this
-    forged = dict(unb64(payload), sub=str(user_id(client.application, "bob")))
+    bob = register(client, "bob", "bob@example.com")  # bob exists: only the signature stops this
+    forged = dict(
+        unb64(payload), sub=str(user_id(client.application, "bob")), sid=session_of(bob["token"])
+    )
 
     assert_401(get_with(client, f"{header}.{b64(forged)}.{signature}"), INVALID)
 
@@ -172,19 +183,19 @@ def test_tampered_signature_is_401_invalid(client, user):
     ids=["word", "empty", "float", "exp", "mixed", "missing"],
 )
 def test_token_with_non_numeric_or_missing_sub_is_401_invalid(app, client, user, sub):
-    token = sign(app, claims(sub=sub))
+    token = sign(app, own(app, user, sub=sub))
 
     assert_401(get_with(client, token), INVALID)
 
 
 def test_token_with_a_numeric_not_string_sub_is_401_invalid(app, client, user):
-    token = sign(app, claims(sub=user_id(app)))  # the right user, but as a JSON number
+    token = sign(app, own(app, user, sub=user_id(app)))  # the right user, as a JSON number
 
     assert_401(get_with(client, token), INVALID)
 
 
 def test_token_for_a_user_id_that_never_existed_is_401_invalid(app, client, user):
-    token = sign(app, claims(sub="999999"))
+    token = sign(app, own(app, user, sub="999999"))
 
     assert_401(get_with(client, token), INVALID)
 
@@ -197,9 +208,30 @@ def test_token_for_a_deleted_user_is_401_invalid(app, client, user):
     assert_401(get_with(client, user["token"]), INVALID)
 
 
-def test_refresh_type_token_is_refused_on_a_protected_route(app, client, user):
-    with app.app_context():
-        token = create_refresh_token(identity=str(user_id(app)))
+def test_refresh_type_token_is_refused_on_a_protected_route(client, user):
+    assert_401(get_with(client, user["refreshToken"]), INVALID)
+
+
+def test_token_without_a_session_claim_is_401_invalid(app, client, user):
+    token = sign(app, own(app, user, sid=None))
+
+    assert_401(get_with(client, token), INVALID)
+
+
+@pytest.mark.parametrize(
+    "sid",
+    ["no-such-session", "", 42, ["x"], "s" * 44],
+    ids=["unknown", "empty", "int", "list", "long"],
+)
+def test_token_with_an_unknown_or_malformed_session_is_401_invalid(app, client, user, sid):
+    token = sign(app, own(app, user, sid=sid))
+
+    assert_401(get_with(client, token), INVALID)
+
+
+def test_token_with_another_users_session_is_401_invalid(app, client, user):
+    bob = register(client, "bob", "bob@example.com")
+    token = sign(app, own(app, user, sid=session_of(bob["token"])))  # alice's sub, bob's sid
 
     assert_401(get_with(client, token), INVALID)
 
@@ -211,7 +243,7 @@ def test_token_without_a_signature_segment_is_401_invalid(client, user):
 
 
 def test_token_not_yet_valid_is_401_invalid(app, client, user):
-    token = sign(app, claims(sub=str(user_id(app)), nbf=int(time.time()) + 600))
+    token = sign(app, own(app, user, nbf=int(time.time()) + 600))
 
     assert_401(get_with(client, token), INVALID)
 
@@ -221,14 +253,22 @@ def test_token_not_yet_valid_is_401_invalid(app, client, user):
 
 def test_expired_token_is_401_has_expired(app, client, user):
     with app.app_context():
-        token = create_access_token(identity=str(user_id(app)), expires_delta=timedelta(seconds=-1))
+        token = create_access_token(
+            identity=str(user_id(app)),
+            additional_claims={"sid": session_of(user["token"])},
+            expires_delta=timedelta(seconds=-1),
+        )
 
     assert_401(get_with(client, token), EXPIRED)
 
 
 def test_expired_token_on_put_is_401_has_expired(app, client, user):
     with app.app_context():
-        token = create_access_token(identity=str(user_id(app)), expires_delta=timedelta(seconds=-1))
+        token = create_access_token(
+            identity=str(user_id(app)),
+            additional_claims={"sid": session_of(user["token"])},
+            expires_delta=timedelta(seconds=-1),
+        )
 
     response = client.put(URL, headers=auth_header(token, "Bearer"), json={"user": {"bio": "x"}})
 
@@ -236,7 +276,7 @@ def test_expired_token_on_put_is_401_has_expired(app, client, user):
 
 
 def test_expired_token_with_a_bad_signature_is_401_invalid(app, client, user):
-    expired = claims(sub=str(user_id(app)), exp=int(time.time()) - 10)
+    expired = own(app, user, exp=int(time.time()) - 10)
     token = sign(app, expired, key="not-our-secret-not-our-secret-xx")
 
     assert_401(get_with(client, token), INVALID)
@@ -252,6 +292,7 @@ def test_issued_token_is_hs256_with_a_string_sub(app, user):
     assert header["alg"] == "HS256"
     assert payload["sub"] == str(user_id(app))
     assert payload["type"] == "access"
+    assert isinstance(payload["sid"], str) and len(payload["sid"]) >= 22  # 128 random bits
 
 
 def test_issued_token_carries_no_personal_data(app, user):

@@ -153,12 +153,14 @@ def test_body_exactly_at_the_limit_is_accepted(make_app):
 
 
 def _chunked_post(client: Any, body: bytes) -> Any:
-    """A streamed body without Content-Length, as gunicorn passes a chunked request on."""
+    """A streamed body without Content-Length, as gunicorn passes a chunked request on.
+
+    The stream goes in as ``wsgi.input``: given as ``input_stream``, the test client would
+    measure it and send a Content-Length after all."""
     return client.post(
         LOGIN,
-        input_stream=io.BytesIO(body),
         headers={"Transfer-Encoding": "chunked", "Content-Type": "application/json"},
-        environ_overrides={"wsgi.input_terminated": True},
+        environ_overrides={"wsgi.input": io.BytesIO(body), "wsgi.input_terminated": True},
     )
 
 

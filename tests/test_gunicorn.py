@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -51,11 +52,10 @@ def _call(base: str, method: str, path: str, body: Any = None, token: str | None
         return error.code, json.loads(error.read())
 
 
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[str]:
-    """A migrated SQLite database and gunicorn serving the app on a free loopback port."""
+@contextlib.contextmanager
+def _serving(env: dict[str, str], stderr: Any = subprocess.DEVNULL) -> Iterator[str]:
+    """Migrate ``env``'s database, then run gunicorn on a free loopback port until exit."""
     port = _free_port()
-    env = _env(APP_ENV="development", DATABASE_URL=f"sqlite:///{tmp_path}/served.db")
     subprocess.run(
         [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"],
         cwd=ROOT,
@@ -69,7 +69,7 @@ def served(tmp_path: Path) -> Iterator[str]:
         cwd=ROOT,
         env={**env, "BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "1"},
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=stderr,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -87,6 +87,14 @@ def served(tmp_path: Path) -> Iterator[str]:
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[str]:
+    """A migrated SQLite database and gunicorn serving the app on a free loopback port."""
+    env = _env(APP_ENV="development", DATABASE_URL=f"sqlite:///{tmp_path}/served.db")
+    with _serving(env) as base:
+        yield base
 
 
 def test_gunicorn_serves_ping_registration_login_and_current_user(served):
@@ -119,3 +127,30 @@ def test_gunicorn_refuses_to_start_in_production_with_an_unsafe_secret(tmp_path,
     assert f"configuration error: {name} " in result.stderr
     assert value not in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_gunicorn_in_production_behind_one_proxy(tmp_path):
+    # As nginx forwards it: the client forged 6.6.6.6, nginx appended the address it saw.
+    env = _env(
+        APP_ENV="production",
+        DATABASE_URL=f"sqlite:///{tmp_path}/prod.db",
+        SECRET_KEY=secrets.token_hex(32),
+        JWT_SECRET_KEY=secrets.token_hex(32),
+    )
+    log_path = tmp_path / "stderr.log"
+    with log_path.open("wb") as stderr, _serving(env, stderr) as base:
+        request = urllib.request.Request(base + "/api/tags")
+        request.add_header("X-Forwarded-For", "6.6.6.6, 203.0.113.9")
+        request.add_header("X-Forwarded-Proto", "https")
+        request.add_header("X-Request-ID", "behind-one-proxy")
+        with urllib.request.urlopen(request, timeout=10) as response:
+            headers = response.headers
+    # gunicorn names itself without a version; nginx replaces the header anyway.
+    assert headers.get_all("Server") == ["gunicorn"]
+    assert headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
+    assert headers["Content-Security-Policy"] == "default-src 'none'; frame-ancestors 'none'"
+    lines = [json.loads(line) for line in log_path.read_text().splitlines() if line.startswith("{")]
+    logged = [line for line in lines if line.get("request_id") == "behind-one-proxy"]
+    assert [(line["path"], line["remote_addr"]) for line in logged] == [
+        ("/api/tags", "203.0.113.9")
+    ]

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from flask import Blueprint, Flask
 
-from app.extensions import db, limiter
+from app.extensions import db
+from app.security.ratelimit import get_limiter
 
 HEADER = "X-Request-ID"
 SANE_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
@@ -118,18 +119,16 @@ def test_error_response_carries_a_generated_request_id(failing_app, status):
 
 
 @pytest.fixture
-def rate_limited_app(make_app: Callable[..., Flask], monkeypatch: pytest.MonkeyPatch) -> Flask:
+def rate_limited_app(make_app: Callable[..., Flask]) -> Flask:
     """An app with a throwaway blueprint limited to one request a minute.
 
-    A blueprint limit is checked before the view, like RATELIMIT_DEFAULT, but without changing
-    the default limits of every later app. The limiter is a process-wide singleton that each
-    ``init_app`` reconfigures: its ``enabled`` flag is restored afterwards.
+    A blueprint limit is checked before the view, like the class limits; the limiter is this
+    app's own, so the extra limit cannot leak into later apps.
     """
-    monkeypatch.setattr(limiter, "enabled", limiter.enabled)
     app = make_app(RATELIMIT_ENABLED="true")
     blueprint = Blueprint("request_id_limited", __name__, url_prefix="/api/__test__")
     blueprint.add_url_rule("/limited", endpoint="limited", view_func=lambda: {"ok": True})
-    limiter.limit("1/minute")(blueprint)
+    get_limiter(app).limit("1/minute")(blueprint)
     app.register_blueprint(blueprint)
     return app
 

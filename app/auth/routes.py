@@ -1,53 +1,86 @@
-"""HTTP routes for accounts, exactly as the contract's user endpoints."""
+"""HTTP routes for accounts (the contract's user endpoints) and their sessions (refresh, logout).
+
+Login, registration and refresh return the user with a ``refreshToken``; GET and PUT /api/user
+return the spec's five fields only. PUT answers with a new access token of the same session and
+never rotates the refresh token, so a client that ignores PUT's token keeps a working session.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask_jwt_extended import current_user, jwt_required
+from flask_jwt_extended import current_user, get_jwt, jwt_required
 
-from app.auth import service
-from app.auth.schemas import LoginRequest, RegisterRequest, UpdateUserRequest, UserResponse
+from app.auth import service, sessions
+from app.auth.schemas import (
+    LoginRequest,
+    RegisterRequest,
+    SessionResponse,
+    UpdateUserRequest,
+    UserResponse,
+)
+from app.auth.sessions import SessionTokens
+from app.errors import Unauthorized
 from app.models import User
 from app.openapi import TOKEN_AUTH, Blueprint
-from app.security.tokens import issue_access_token, presented_token
+from app.security.tokens import SESSION_CLAIM, issue_access_token, presented_token
 
 blp = Blueprint("auth", __name__, url_prefix="/api", description="Users and authentication")
 
 
-def user_envelope(user: User, token: str) -> dict[str, Any]:
+def account(user: User) -> dict[str, Any]:
+    """The user's own fields, read before a commit expires them (no reload afterwards)."""
+    return {"email": user.email, "username": user.username, "bio": user.bio, "image": user.image}
+
+
+def user_envelope(fields: dict[str, Any], token: str) -> dict[str, Any]:
+    """``{"user": {...}}`` in the contract's field order."""
     return {
         "user": {
-            "email": user.email,
+            "email": fields["email"],
             "token": token,
-            "username": user.username,
-            "bio": user.bio,
-            "image": user.image,
+            "username": fields["username"],
+            "bio": fields["bio"],
+            "image": fields["image"],
         }
     }
 
 
+def session_envelope(fields: dict[str, Any], tokens: SessionTokens) -> dict[str, Any]:
+    envelope = user_envelope(fields, tokens.access)
+    envelope["user"]["refresh_token"] = tokens.refresh  # dumped as "refreshToken"
+    return envelope
+
+
+def current_session_id() -> str:
+    """The ``sid`` of the token that authenticated this request (checked by the user lookup)."""
+    session_id: str = get_jwt()[SESSION_CLAIM]
+    return session_id
+
+
 @blp.route("/users", methods=["POST"])
 @blp.arguments(RegisterRequest)
-@blp.response(201, UserResponse)
+@blp.response(201, SessionResponse)
 @blp.alt_response(409, description="Username or email already taken")
 @blp.alt_response(422, description="Validation failed")
 def register(body: dict[str, Any]) -> dict[str, Any]:
-    """Register a new user"""
+    """Register a new user (and start a session)"""
     data = body["user"]
     user = service.register(data["username"], data["email"], data["password"])
-    return user_envelope(user, issue_access_token(user.id))
+    fields = account(user)
+    return session_envelope(fields, sessions.start_session(user.id))
 
 
 @blp.route("/users/login", methods=["POST"])
 @blp.arguments(LoginRequest)
-@blp.response(200, UserResponse)
+@blp.response(200, SessionResponse)
 @blp.alt_response(401, description="Invalid credentials")
 def login(body: dict[str, Any]) -> dict[str, Any]:
-    """Log in with email and password"""
+    """Log in with email and password (starts a new session)"""
     data = body["user"]
     user = service.authenticate(data["email"], data["password"])
-    return user_envelope(user, issue_access_token(user.id))
+    fields = account(user)
+    return session_envelope(fields, sessions.start_session(user.id))
 
 
 @blp.route("/user", methods=["GET"])
@@ -57,7 +90,8 @@ def login(body: dict[str, Any]) -> dict[str, Any]:
 @blp.doc(security=TOKEN_AUTH)
 def get_current_user() -> dict[str, Any]:
     """The authenticated user"""
-    return user_envelope(current_user, presented_token() or issue_access_token(current_user.id))
+    token = presented_token() or issue_access_token(current_user.id, current_session_id())
+    return user_envelope(account(current_user), token)
 
 
 @blp.route("/user", methods=["PUT"])
@@ -69,6 +103,59 @@ def get_current_user() -> dict[str, Any]:
 @blp.alt_response(422, description="Validation failed")
 @blp.doc(security=TOKEN_AUTH)
 def update_current_user(body: dict[str, Any]) -> dict[str, Any]:
-    """Update the authenticated user"""
-    user = service.update(current_user, body["user"])
-    return user_envelope(user, issue_access_token(user.id))
+    """Update the authenticated user; a new password ends every other session"""
+    session_id = current_session_id()
+    user = service.update(current_user, body["user"], current_session=session_id)
+    return user_envelope(account(user), issue_access_token(user.id, session_id))
+
+
+@blp.route("/auth/refresh", methods=["POST"])
+@jwt_required(refresh=True)
+@blp.response(200, SessionResponse)
+@blp.alt_response(
+    401,
+    description="Missing, invalid or expired refresh token, an ended session, or a refresh "
+    "token that was already used (which ends every session of the user)",
+)
+@blp.doc(security=TOKEN_AUTH)
+def refresh() -> dict[str, Any]:
+    """Exchange a refresh token for a new access token and a new refresh token
+
+    Send the refresh token (from login, registration or the previous refresh) as
+    `Authorization: Token <refreshToken>`; an access token is refused here. Each refresh token
+    works once: the one sent is spent, and sending a spent one again ends every session of the
+    user (it was copied). The session's expiry moves forward with every refresh.
+    """
+    refresh_id = get_jwt().get("jti")
+    if not isinstance(refresh_id, str):
+        raise Unauthorized()
+    fields = account(current_user)
+    tokens = sessions.rotate_refresh_token(current_user.id, current_session_id(), refresh_id)
+    return session_envelope(fields, tokens)
+
+
+@blp.route("/auth/logout", methods=["POST"])
+@jwt_required()
+@blp.response(204)
+@blp.alt_response(401, description="Missing, invalid or expired token, or an ended session")
+@blp.doc(security=TOKEN_AUTH)
+def logout() -> None:
+    """End this session
+
+    Every access token and the refresh token of the session that issued this access token are
+    refused from now on, on every worker and after restarts. Other sessions are untouched.
+    """
+    sessions.revoke_session(current_session_id())
+
+
+@blp.route("/auth/logout-all", methods=["POST"])
+@jwt_required()
+@blp.response(204)
+@blp.alt_response(401, description="Missing, invalid or expired token, or an ended session")
+@blp.doc(security=TOKEN_AUTH)
+def logout_all() -> None:
+    """End every session of the user
+
+    Every access and refresh token of the user, on every device, is refused from now on.
+    """
+    sessions.revoke_all_sessions(current_user.id)

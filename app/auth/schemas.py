@@ -109,3 +109,14 @@ class UserOut(ma.Schema):
 
 class UserResponse(ma.Schema):
     user = ma.fields.Nested(UserOut, required=True)
+
+
+class SessionUserOut(UserOut):
+    """The user as login, registration and refresh return it: with the session's refresh token
+    (send it only to ``POST /api/auth/refresh``; each one works once)."""
+
+    refresh_token = ma.fields.String(required=True, data_key="refreshToken")
+
+
+class SessionResponse(ma.Schema):
+    user = ma.fields.Nested(SessionUserOut, required=True)

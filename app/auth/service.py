@@ -6,10 +6,12 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
+from app.auth.sessions import revoke_user_sessions
 from app.errors import Conflict, InvalidCredentials
 from app.extensions import db
 from app.models import User
 from app.models.queries import find_user_by
+from app.models.session import REVOKED_BY_PASSWORD_CHANGE
 from app.security.passwords import hash_password, needs_rehash, verify_password
 
 
@@ -55,12 +57,18 @@ def authenticate(email: str, password: str) -> User:
     return user
 
 
-def update(user: User, changes: dict[str, Any]) -> User:
+def update(user: User, changes: dict[str, Any], *, current_session: str | None = None) -> User:
+    """Apply ``changes``; a new password also ends every session but ``current_session``, in the
+    same transaction (a stolen token dies with the old password, the caller stays signed in)."""
     _ensure_available(changes.get("username"), changes.get("email"), exclude_id=user.id)
+    if "password" in changes:
+        new_hash = hash_password(changes["password"])  # slow: before the UPDATE takes locks
+        # Before the attribute changes: this UPDATE autoflushes pending changes, and a unique
+        # violation must surface in _commit_unique (409), not here (500).
+        revoke_user_sessions(user.id, REVOKED_BY_PASSWORD_CHANGE, keep=current_session)
+        user.password_hash = new_hash
     for field in ("username", "email", "bio", "image"):
         if field in changes:
             setattr(user, field, changes[field])
-    if "password" in changes:
-        user.password_hash = hash_password(changes["password"])
     _commit_unique(user)
     return user

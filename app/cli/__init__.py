@@ -17,10 +17,14 @@ def config_check() -> None:
     click.echo(f"redis: {'configured' if config['REDIS_URL'] else 'not configured'}")
     click.echo(f"log: {config['LOG_FORMAT']} at {config['LOG_LEVEL']}")
     click.echo(f"rate limits: {'on' if config['RATELIMIT_ENABLED'] else 'off'}")
+    click.echo(f"trusted proxy hops: {config['TRUSTED_PROXY_HOPS']}")
+    click.echo(f"cors origins: {', '.join(config['CORS_ORIGINS']) or 'none'}")
 
 
 def register_commands(app: Flask) -> None:
     from app.cli.seed import seed_command
+    from app.cli.sessions import sessions_group
 
     app.cli.add_command(config_check)
     app.cli.add_command(seed_command)
+    app.cli.add_command(sessions_group)

@@ -1,22 +1,230 @@
-"""Rate-limit keys: per authenticated user, else per client IP. Never raises."""
+"""Rate limiting: who is counted (the keys), which limits apply where (the table), and the wiring.
+
+Every endpoint belongs to one class, each with its own setting (``RATELIMIT_READ`` ...; values
+and defaults in ``config.py``). ``ENDPOINT_LIMITS`` names the endpoints with their own classes;
+every other endpoint is a read (GET, HEAD) or a write. Health probes, the docs and CORS
+preflights are never counted. Each class is one budget shared by all its endpoints, so a client
+cannot multiply its budget by spreading requests over routes. A limit string may stack a burst
+and a sustained limit (``10/second;300/minute``): Flask-Limiter checks both, with the
+sliding-window-counter strategy, which stands in for a token bucket (``limits`` has none).
+
+Each app gets its own ``Limiter``: Flask-Limiter keeps its storage, key prefix and
+"storage is dead" state on the instance, so one process-wide instance shared by every
+``create_app()`` (the tests build many) would let each app reconfigure the others.
+"""
 
 from __future__ import annotations
 
-from flask import request
-from flask_jwt_extended import get_jwt_identity, verify_jwt_in_request
+import hashlib
+import hmac
+import ipaddress
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flask import Flask, Response, current_app, request
+from flask_jwt_extended import decode_token
+from flask_limiter import Limit, Limiter
+from limits.storage import MemoryStorage
+from limits.strategies import STRATEGIES
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.retry import Retry
+
+from app.security.ratelimit_storage import FailoverStorage
+
+EXTENSION_KEY = "conduit_limiter"
+
+# Keys -------------------------------------------------------------------------------------------
+# Flask-Limiter treats any exception raised by a key function as a storage failure, so none of
+# these may raise: every problem falls back to a key that still limits the request.
+
+
+def _client_network(address: str | None) -> str:
+    """The client's address; for IPv6 its /64, which one subscriber gets (and can rotate in)."""
+    if not address:
+        return "unknown"
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address[:64]
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
+
+
+def client_ip_key() -> str:
+    """``ip:<address>`` (the proxy-corrected ``remote_addr``), whatever token was sent."""
+    return f"ip:{_client_network(request.remote_addr)}"
+
+
+def _token_subject() -> str | None:
+    """The ``sub`` of a valid token in ``Authorization``, else None.
+
+    ``decode_token`` checks the signature and expiry only: no user or session lookup (which
+    would cost a query per limit checked) and it accepts refresh tokens, so ``/auth/refresh``
+    is counted per user too. A revoked but well-signed token still names its user: the route
+    refuses it, and the budget it spends is that user's own.
+    """
+    parts = request.headers.get("Authorization", "").split()
+    if len(parts) != 2 or parts[0] != current_app.config["JWT_HEADER_TYPE"]:
+        return None
+    try:
+        subject = decode_token(parts[1]).get(current_app.config["JWT_IDENTITY_CLAIM"])
+    except Exception:  # expired, malformed, bad signature, wrong algorithm...
+        return None
+    return str(subject)[:64] if subject not in (None, "") else None
 
 
 def rate_limit_key() -> str:
-    """``user:<id>`` for a valid token, else ``ip:<address>``.
+    """``user:<id>`` for a valid token, else ``ip:<address>``."""
+    subject = _token_subject()
+    return f"user:{subject}" if subject else client_ip_key()
 
-    Flask-Limiter treats any exception here as a storage failure, so every token problem
-    (expired, malformed, revoked) falls back to the IP key; the route still answers 401.
+
+def submitted_email() -> str | None:
+    """The login body's ``user.email``, trimmed and lower-cased; None if there is none.
+
+    The body is read with ``cache=True``, so the route's parser reads the same bytes; a body
+    that is too large, malformed or too deep is left for the route to refuse.
     """
     try:
-        verify_jwt_in_request(optional=True)
-        identity = get_jwt_identity()
+        body = json.loads(request.get_data(cache=True) or b"null")
     except Exception:
-        identity = None
-    if identity:
-        return f"user:{identity}"
-    return f"ip:{request.remote_addr or 'unknown'}"
+        return None
+    user = body.get("user") if isinstance(body, dict) else None
+    email = user.get("email") if isinstance(user, dict) else None
+    if not isinstance(email, str) or not email.strip():
+        return None
+    return email.strip().lower()
+
+
+def login_email_key() -> str:
+    """``email:<HMAC-SHA256 of the email>``: Redis keys and the limiter's log lines never hold
+    an address in clear, and without ``SECRET_KEY`` the hash cannot be reversed by guessing."""
+    secret = str(current_app.config["SECRET_KEY"]).encode()
+    digest = hmac.new(secret, (submitted_email() or "").encode(), hashlib.sha256).hexdigest()
+    return f"email:{digest[:32]}"
+
+
+def _no_email() -> bool:
+    # A login without an email cannot succeed (422); the per-IP limit still counts it.
+    return submitted_email() is None
+
+
+# The table --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LimitClass:
+    """A budget: its name (part of the storage key), its setting, and whom it counts."""
+
+    name: str
+    setting: str
+    key: Callable[[], str]
+    exempt_when: Callable[[], bool] | None = None
+
+
+READ = LimitClass("read", "RATELIMIT_READ", rate_limit_key)
+WRITE = LimitClass("write", "RATELIMIT_WRITE", rate_limit_key)
+LOGIN = LimitClass("login", "RATELIMIT_LOGIN", client_ip_key)  # a token must not buy a budget
+LOGIN_EMAIL = LimitClass("login_email", "RATELIMIT_LOGIN_EMAIL", login_email_key, _no_email)
+REGISTER = LimitClass("register", "RATELIMIT_REGISTER", client_ip_key)
+AUTH = LimitClass("auth", "RATELIMIT_AUTH", rate_limit_key)
+LIMIT_CLASSES = (READ, WRITE, LOGIN, LOGIN_EMAIL, REGISTER, AUTH)
+
+# Endpoints with their own classes; endpoints that do not exist (yet) are simply never matched.
+ENDPOINT_LIMITS: dict[str, tuple[LimitClass, ...]] = {
+    "auth.login": (LOGIN, LOGIN_EMAIL),  # brute force (per IP) and credential stuffing (per email)
+    "auth.register": (REGISTER,),
+    "auth.refresh": (AUTH,),
+    "auth.logout": (AUTH,),
+    "auth.logout_all": (AUTH,),
+}
+READ_METHODS = frozenset({"GET", "HEAD"})
+# Load-balancer probes must never be refused; the docs are static.
+EXEMPT_BLUEPRINTS = frozenset({"health", "docs", "api-docs"})
+
+
+def limit_classes_for(endpoint: str | None, method: str) -> tuple[LimitClass, ...]:
+    """The classes whose limits apply to a request for ``endpoint`` with ``method``."""
+    if endpoint in ENDPOINT_LIMITS:
+        return ENDPOINT_LIMITS[endpoint]
+    return (READ,) if method in READ_METHODS else (WRITE,)
+
+
+def is_exempt() -> bool:
+    """Health probes, docs and CORS preflights (OPTIONS) are never counted."""
+    return request.method == "OPTIONS" or request.blueprint in EXEMPT_BLUEPRINTS
+
+
+def _class_limit(limit_class: LimitClass) -> Limit:
+    def provider() -> str:
+        # Read at request time, so each app's own config applies; "" means "not this class".
+        if limit_class in limit_classes_for(request.endpoint, request.method):
+            return str(current_app.config[limit_class.setting])
+        return ""
+
+    return Limit(
+        provider,
+        key_function=limit_class.key,
+        scope=limit_class.name,
+        shared=True,  # one budget per class, not per route
+        exempt_when=limit_class.exempt_when,
+    )
+
+
+def _route_default_limit() -> Limit:
+    """``RATELIMIT_DEFAULT``: an optional extra limit on every counted route, per route."""
+    return Limit(
+        lambda: str(current_app.config.get("RATELIMIT_DEFAULT") or ""),
+        key_function=rate_limit_key,
+        per_method=True,
+    )
+
+
+# Wiring -----------------------------------------------------------------------------------------
+
+
+def _fix_retry_after(response: Response) -> Response:
+    """Flask-Limiter sends Retry-After on every response, though it only means something on a
+    429 (or a 503, whose own value the limiter only ever raises), and truncates it, so a 429
+    could say "retry after 0 seconds": a client obeying that would only be refused again."""
+    if response.status_code not in (429, 503):
+        response.headers.pop("Retry-After", None)
+    elif response.status_code == 429:
+        value = response.headers.get("Retry-After", "0").strip()
+        if value.lstrip("-").isdigit() and int(value) < 1:  # an HTTP date is left alone
+            response.headers["Retry-After"] = "1"
+    return response
+
+
+def init_rate_limiting(app: Flask) -> Limiter:
+    """Build this app's limiter with the class limits; with Redis, wrap its storage so that an
+    unreachable Redis degrades to per-process counting instead of failing requests."""
+    limiter = Limiter(
+        key_func=rate_limit_key,
+        default_limits=[*(_class_limit(c) for c in LIMIT_CLASSES), _route_default_limit()],
+        # One immediate retry when Redis dropped a pooled connection; none after a timeout, so a
+        # hung Redis costs one socket timeout (REDIS_SOCKET_TIMEOUT), not several.
+        storage_options={"retry": Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,))},
+    )
+    limiter.request_filter(is_exempt)
+    if app.config.get("RATELIMIT_ENABLED"):
+        # Registered before the limiter's own after_request hook, so it runs after it.
+        app.after_request(_fix_retry_after)
+    limiter.init_app(app)
+    app.extensions[EXTENSION_KEY] = limiter
+    # Flask-Limiter 4.1.1 offers no hook for a custom storage object; swap it in after init_app.
+    if limiter.enabled and not isinstance(limiter._storage, MemoryStorage | None):
+        limiter._storage = FailoverStorage(limiter._storage)
+        limiter._limiter = STRATEGIES[app.config["RATELIMIT_STRATEGY"]](limiter._storage)
+    return limiter
+
+
+def get_limiter(app: Flask) -> Limiter:
+    """The limiter ``init_rate_limiting`` built for ``app``."""
+    limiter: Limiter = app.extensions[EXTENSION_KEY]
+    return limiter

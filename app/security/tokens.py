@@ -1,20 +1,47 @@
-"""JWT access tokens: issuing them, finding the current user, and mapping every token failure
-to the contract's 401 (the library's default 422 for a malformed token never leaks through)."""
+"""JWTs: issuing access and refresh tokens, finding the current user (and checking the token's
+session is still live), and mapping every token failure to the contract's 401 (the library's
+default 422 for a malformed token never leaks through).
+
+Both kinds of token carry ``sid``, the id of their row in ``auth_sessions``. The user lookup
+below loads the user only through a live session, in one statement, so a logged-out, revoked
+or expired session — or a deleted user — makes every token of it a 401 "is invalid", on every
+worker and after any restart, for one query per authenticated request (the same one query the
+user lookup always cost).
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
+from functools import cache
 from typing import Any
 
 from flask import Flask, Response, g, request
-from flask_jwt_extended import create_access_token
+from flask_jwt_extended import create_access_token, create_refresh_token
+from sqlalchemy import Select, bindparam, select
 
+from app.clock import utcnow
 from app.errors import error_response
 from app.extensions import db, jwt
+from app.models import AuthSession, User
+from app.models.session import SESSION_ID_MAX
+
+SESSION_CLAIM = "sid"
 
 
-def issue_access_token(user_id: int) -> str:
-    """A signed access token whose ``sub`` is the user id as a string."""
-    return create_access_token(identity=str(user_id))
+def issue_access_token(user_id: int, session_id: str) -> str:
+    """A signed access token for ``user_id`` (``sub``, a string) within session ``session_id``."""
+    return create_access_token(identity=str(user_id), additional_claims={SESSION_CLAIM: session_id})
+
+
+def issue_refresh_token(
+    user_id: int, session_id: str, refresh_id: str, expires_at: datetime
+) -> str:
+    """A signed refresh token whose ``jti`` is ``refresh_id`` (the session's current one) and
+    whose ``exp`` is the session's own expiry, so the token never outlives its session."""
+    return create_refresh_token(
+        identity=str(user_id),
+        additional_claims={SESSION_CLAIM: session_id, "jti": refresh_id, "exp": expires_at},
+    )
 
 
 def presented_token() -> str | None:
@@ -35,14 +62,34 @@ def _expired(_header: dict, _payload: dict) -> Response:
     return error_response(401, {"token": ["has expired"]})
 
 
-def _lookup_user(_header: dict, payload: dict) -> Any:
-    from app.models import User
+@cache
+def _user_of_live_session() -> Select[Any]:
+    """users JOIN auth_sessions, both by primary key: the user, if the session is theirs, not
+    revoked and not expired. Built once; the parameters are bound per request."""
+    return (
+        select(User)
+        .join(AuthSession, AuthSession.user_id == User.id)
+        .where(
+            User.id == bindparam("user_id"),
+            AuthSession.id == bindparam("session_id"),
+            AuthSession.revoked_at.is_(None),
+            AuthSession.expires_at > bindparam("now"),
+        )
+    )
 
+
+def _lookup_user(_header: dict, payload: dict) -> User | None:
     try:
         user_id = int(payload["sub"])
     except (KeyError, TypeError, ValueError):
         return None
-    user = db.session.get(User, user_id)
+    session_id = payload.get(SESSION_CLAIM)
+    # Tokens from before sessions existed, or hand-made ones, carry no usable sid: refused.
+    if not isinstance(session_id, str) or not 0 < len(session_id) <= SESSION_ID_MAX:
+        return None
+    user = db.session.scalar(
+        _user_of_live_session(), {"user_id": user_id, "session_id": session_id, "now": utcnow()}
+    )
     if user is not None:
         g.user_id = user.id  # for the request log line
     return user
@@ -51,10 +98,12 @@ def _lookup_user(_header: dict, payload: dict) -> Any:
 def register_token_callbacks(app: Flask) -> None:
     """Route every flask-jwt-extended failure to a 401 in the contract's shape."""
     jwt.unauthorized_loader(_missing)
+    # Also the WrongTokenError of a refresh token on an access route (and the reverse).
     jwt.invalid_token_loader(_invalid)
     jwt.expired_token_loader(_expired)
     jwt.revoked_token_loader(_invalid)
     jwt.needs_fresh_token_loader(_invalid)
     jwt.token_verification_failed_loader(_invalid)
-    jwt.user_lookup_error_loader(_invalid)  # the user was deleted after the token was issued
+    # The user was deleted, or the token's session ended (logout, revocation, expiry).
+    jwt.user_lookup_error_loader(_invalid)
     jwt.user_lookup_loader(_lookup_user)

@@ -1,0 +1,130 @@
+"""Security headers (Flask-Talisman) and CORS (Flask-CORS) on every response the app writes,
+error responses included: both work in ``after_request``, which Flask also runs for the
+responses of error handlers.
+
+What changes between configurations is only HSTS (``HSTS_ENABLED``, production) and the CORS
+origins (``CORS_ORIGINS``: a list in production, ``*`` in development).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, Response, request
+from flask_talisman import Talisman
+
+HSTS_MAX_AGE = 31536000  # one year, in seconds
+# A JSON API loads nothing and is never framed. The docs page (app/docs/routes.py) widens this
+# for itself alone.
+API_CSP: dict[str, str] = {"default-src": "'none'", "frame-ancestors": "'none'"}
+# Browser features neither the API nor the docs page uses, all denied. Only names browsers
+# recognise (an unknown one is a console warning), and no clipboard-write: Swagger UI's copy
+# buttons use it.
+DENIED_FEATURES = (
+    "accelerometer",
+    "autoplay",
+    "bluetooth",
+    "browsing-topics",
+    "camera",
+    "display-capture",
+    "encrypted-media",
+    "fullscreen",
+    "geolocation",
+    "gyroscope",
+    "hid",
+    "idle-detection",
+    "magnetometer",
+    "microphone",
+    "midi",
+    "payment",
+    "picture-in-picture",
+    "publickey-credentials-create",
+    "publickey-credentials-get",
+    "screen-wake-lock",
+    "serial",
+    "usb",
+    "xr-spatial-tracking",
+)
+PERMISSIONS_POLICY: dict[str, str] = {feature: "()" for feature in DENIED_FEATURES}
+
+# CORS: what a browser page on an allowed origin may send and read.
+CORS_METHODS = ["GET", "POST", "PUT", "DELETE"]
+CORS_ALLOW_HEADERS = ["Authorization", "Content-Type", "X-Request-ID"]
+CORS_EXPOSE_HEADERS = [
+    "X-Request-ID",
+    "Retry-After",
+    "X-RateLimit-Limit",
+    "X-RateLimit-Remaining",
+    "X-RateLimit-Reset",
+]
+CORS_MAX_AGE = 600  # seconds a browser may cache a preflight answer
+
+
+class SecureRequestTalisman(Talisman):
+    """Talisman that sends HSTS only when the request really is HTTPS.
+
+    Stock Talisman also believes a raw ``X-Forwarded-Proto: https`` from anyone. Here only
+    ``request.is_secure`` counts: the server's own TLS, or the scheme that ProxyFix accepted
+    from a trusted proxy hop (``TRUSTED_PROXY_HOPS``).
+    """
+
+    def _set_hsts_headers(self, headers: Any) -> None:
+        if request.is_secure:
+            super()._set_hsts_headers(headers)
+
+
+def register_security_headers(app: Flask) -> None:
+    """Give ``app`` its own Talisman instance.
+
+    Not the shared ``app.extensions`` singleton: Talisman keeps its settings on the instance,
+    so a second app built in the same process (tests) would change the first one's headers.
+    ``@talisman(...)`` from ``app.extensions`` still works on views: it only tags the view.
+    """
+    hsts = bool(app.config["HSTS_ENABLED"])
+    app.extensions["talisman"] = SecureRequestTalisman(
+        app,
+        force_https=False,  # nginx redirects; a Flask-side 302 breaks POSTs and LB probes
+        strict_transport_security=hsts,
+        strict_transport_security_max_age=HSTS_MAX_AGE,
+        strict_transport_security_include_subdomains=True,
+        strict_transport_security_preload=False,  # preloading is a one-way, per-domain decision
+        content_security_policy=API_CSP,
+        frame_options="DENY",
+        referrer_policy="no-referrer",
+        permissions_policy=PERMISSIONS_POLICY,
+        x_content_type_options=True,
+        session_cookie_secure=hsts,  # no session cookie is used; harmless, kept strict
+    )
+
+
+def register_cors(app: Flask) -> None:
+    """Answer CORS requests from ``CORS_ORIGINS`` (``*``: any origin, development only)."""
+    from app.extensions import cors
+
+    origins: list[str] = list(app.config["CORS_ORIGINS"])
+    cors.init_app(
+        app,
+        origins=origins,
+        methods=CORS_METHODS,
+        allow_headers=CORS_ALLOW_HEADERS,
+        expose_headers=CORS_EXPOSE_HEADERS,
+        max_age=CORS_MAX_AGE,
+        # Tokens travel in the Authorization header, never in cookies: no credentials mode,
+        # which browsers refuse with "*" anyway.
+        supports_credentials=False,
+        # "*" is sent as "*" (not the caller's origin echoed back), so it is plainly public.
+        send_wildcard="*" in origins,
+        # CORS headers only for requests that carry an Origin: otherwise Flask-CORS would list
+        # every allowed origin (as several headers) on plain requests.
+        always_send=False,
+        # Flask-CORS adds "Vary: Origin" only with two or more origins (or a regex);
+        # _vary_on_origin adds it to every response instead: the CORS headers depend on Origin.
+        vary_header=False,
+    )
+    app.after_request(_vary_on_origin)
+
+
+def _vary_on_origin(response: Response) -> Response:
+    """A cache must not serve one origin's answer (with or without CORS headers) to another."""
+    response.vary.add("Origin")
+    return response

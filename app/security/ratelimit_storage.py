@@ -1,0 +1,155 @@
+"""Rate-limit storage that survives Redis outages: Redis first, per-process memory meanwhile.
+
+Flask-Limiter's own fallback (``RATELIMIT_IN_MEMORY_FALLBACK_ENABLED``) treats *any* exception as
+a dead storage, logs an ERROR with a traceback for every request that races the switch (threaded
+workers) and re-checks Redis on a clock that starts when the process starts. Failing over below
+the strategy instead means the limiter never sees a storage error at all:
+
+- the first failed Redis call (refused, reset, or a timeout on a hung server) switches the process
+  to memory, and that call is answered from memory, so the request is still limited;
+- exactly one WARNING per outage (no traceback: the cause's type is enough to act on);
+- while down, Redis is probed with a doubling back-off (1, 2, 4 ... 32 s); only one thread
+  probes, the others keep answering from memory without waiting;
+- the first successful probe switches back (INFO): counters are shared across workers again.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from limits.storage import MemoryStorage, MovingWindowSupport, SlidingWindowCounterSupport, Storage
+
+log = logging.getLogger(__name__)
+
+
+class FailoverStorage(Storage, MovingWindowSupport, SlidingWindowCounterSupport):
+    """Delegates to ``primary`` (Redis) and to a ``MemoryStorage`` while ``primary`` fails."""
+
+    RETRY_FIRST = 1.0  # seconds from the failure to the first probe
+    RETRY_MAX = 32.0  # the back-off doubles up to this (Flask-Limiter's own cap)
+    # A failure this soon after recovering is the same outage: logged at INFO, back-off kept.
+    FLAP_WINDOW = 60.0
+
+    def __init__(self, primary: Storage, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self.primary = primary
+        self.fallback = MemoryStorage()
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._down = False
+        self._down_since = 0.0
+        self._recovered_at: float | None = None
+        self._retry_in = self.RETRY_FIRST
+        self._next_probe = 0.0
+
+    # State -------------------------------------------------------------------------------------
+    @property
+    def degraded(self) -> bool:
+        """True while limits are counted in this process's memory instead of Redis."""
+        return self._down
+
+    def _mark_down(self, error: BaseException) -> None:
+        with self._lock:
+            if self._down:  # another thread got there first: one report per outage
+                return
+            now = self._clock()
+            recovered = self._recovered_at
+            flapping = recovered is not None and now - recovered < self.FLAP_WINDOW
+            retry_in = min(self._retry_in * 2, self.RETRY_MAX) if flapping else self.RETRY_FIRST
+            self._retry_in = retry_in
+            self._down, self._down_since = True, now
+            self._next_probe = now + self._retry_in
+        # The type only: redis-py messages name the host and port, and the stack adds nothing.
+        log.log(
+            logging.INFO if flapping else logging.WARNING,
+            "rate-limit storage unreachable (%s): counting limits in this process's memory "
+            "until Redis answers again",
+            type(error).__name__,
+        )
+
+    def _use_primary(self) -> bool:
+        """Whether to try Redis now; while down, one caller at a time probes when it is due."""
+        if not self._down:
+            return True
+        now = self._clock()
+        with self._lock:
+            if not self._down:
+                return True
+            if now < self._next_probe:
+                return False
+            # Claim this probe; other threads keep using memory meanwhile.
+            self._retry_in = min(self._retry_in * 2, self.RETRY_MAX)
+            self._next_probe = now + self._retry_in
+        if not self._probe():
+            return False
+        with self._lock:
+            if self._down:
+                self._down, self._recovered_at = False, self._clock()
+                log.info(
+                    "rate-limit storage reachable again after %.1f s: limits are shared again",
+                    self._recovered_at - self._down_since,
+                )
+        return True
+
+    def _probe(self) -> bool:
+        try:
+            return bool(self.primary.check())
+        except Exception:  # check() swallows redis errors; anything else also means "not yet"
+            return False
+
+    def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        if self._use_primary():
+            try:
+                return getattr(self.primary, method)(*args, **kwargs)
+            except Exception as error:  # refused, reset, timeout, protocol: all mean "not now"
+                self._mark_down(error)
+        return getattr(self.fallback, method)(*args, **kwargs)
+
+    # limits.storage.Storage --------------------------------------------------------------------
+    @property
+    def base_exceptions(self) -> tuple[type[Exception], ...]:
+        return ()  # nothing escapes: every failure is answered from memory
+
+    def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        return int(self._call("incr", key, expiry, amount=amount))
+
+    def get(self, key: str) -> int:
+        return int(self._call("get", key))
+
+    def get_expiry(self, key: str) -> float:
+        return float(self._call("get_expiry", key))
+
+    def check(self) -> bool:
+        return self._probe()
+
+    def reset(self) -> int | None:
+        self.fallback.reset()
+        return self._call("reset")  # type: ignore[no-any-return]
+
+    def clear(self, key: str) -> None:
+        self.fallback.clear(key)
+        self._call("clear", key)
+
+    # Moving window -----------------------------------------------------------------------------
+    def acquire_entry(self, key: str, limit: int, expiry: int, amount: int = 1) -> bool:
+        return bool(self._call("acquire_entry", key, limit, expiry, amount=amount))
+
+    def get_moving_window(self, key: str, limit: int, expiry: int) -> tuple[float, int]:
+        return self._call("get_moving_window", key, limit, expiry)  # type: ignore[no-any-return]
+
+    # Sliding window counter (the configured strategy) ------------------------------------------
+    def acquire_sliding_window_entry(
+        self, key: str, limit: int, expiry: int, amount: int = 1
+    ) -> bool:
+        return bool(self._call("acquire_sliding_window_entry", key, limit, expiry, amount=amount))
+
+    def get_sliding_window(self, key: str, expiry: int) -> tuple[int, float, int, float]:
+        return self._call("get_sliding_window", key, expiry)  # type: ignore[no-any-return]
+
+    def clear_sliding_window(self, key: str, expiry: int) -> None:
+        self.fallback.clear_sliding_window(key, expiry)
+        self._call("clear_sliding_window", key, expiry)

@@ -1,0 +1,65 @@
+"""Apps in a chosen configuration for the security tests (headers, CORS, proxy, abuse).
+
+``building_apps`` backs a ``build`` fixture in each of those modules: ``build("production",
+CORS_ORIGINS=...)`` gives an app with valid secrets and cheap hashing on the test database, a
+route that fails on purpose, and rate limiting off unless asked for.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from app.extensions import db
+
+ALLOWED_ORIGIN = "https://app.example.com"
+BOOM = "/api/__test__/boom"
+RESET_EACH_BUILD = (
+    "CORS_ORIGINS",
+    "TRUSTED_PROXY_HOPS",
+    "MAX_CONTENT_LENGTH",
+    "REDIS_URL",
+    "RATELIMIT_READ",
+)
+CHEAP_HASHING = {
+    "PASSWORD_HASH_TIME_COST": "1",
+    "PASSWORD_HASH_MEMORY_COST": "1024",
+    "PASSWORD_HASH_PARALLELISM": "1",
+}
+
+
+def _boom() -> Any:
+    raise RuntimeError("security test failure")
+
+
+def building_apps(
+    make_app: Callable[..., Flask], database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[..., Flask]]:
+    """Yield ``build(config_name, **env)``; dispose of every app's engine afterwards."""
+    apps: list[Flask] = []
+
+    def build(config_name: str = "production", **env: str) -> Flask:
+        for name in RESET_EACH_BUILD:  # an earlier build in the same test must not leak in
+            monkeypatch.delenv(name, raising=False)
+        settings = {**CHEAP_HASHING, "RATELIMIT_ENABLED": "false", "LOG_LEVEL": "INFO"}
+        if config_name != "testing":  # TestingConfig reads TEST_DATABASE_URL only
+            settings["DATABASE_URL"] = database_url
+        if config_name == "production":
+            settings.update(
+                SECRET_KEY=secrets.token_urlsafe(48),
+                JWT_SECRET_KEY=secrets.token_urlsafe(48),
+                CORS_ORIGINS=ALLOWED_ORIGIN,
+            )
+        app = make_app(config_name, **{**settings, **env})
+        app.add_url_rule(BOOM, endpoint="security-test-boom", view_func=_boom)
+        apps.append(app)
+        return app
+
+    yield build
+    for app in apps:
+        with app.app_context():
+            db.engine.dispose()

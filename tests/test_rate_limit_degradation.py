@@ -1,0 +1,295 @@
+"""Rate limiting when Redis fails: requests keep being served (never a 5xx), limits fall back to
+per-process memory, one WARNING is logged per outage, /health/detailed says Redis is down, and
+Redis-backed limiting resumes on its own once Redis is back.
+
+Each test runs its own ``redis-server`` on a spare port (no persistence, in a temporary
+directory) so it can kill it by PID, pause it (SIGSTOP: a hung server) and restart it on the
+same port. Without ``redis-server`` these tests skip, and fail when ``CI=true``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from flask import Flask
+
+from app.extensions import db
+from app.security.ratelimit import get_limiter
+from app.security.ratelimit_storage import FailoverStorage
+from tests.conftest import IN_CI
+
+PREFIX = "degradation"
+
+
+class RedisServer:
+    """A throwaway redis-server this test owns: started, killed, paused and restarted by PID."""
+
+    def __init__(self, binary: str, directory: Path) -> None:
+        self.binary, self.directory = binary, directory
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.process: subprocess.Popen[bytes] | None = None
+        self.paused = False
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def client(self) -> redis.Redis:
+        # from_url: no retries (the Redis() constructor's default retries with back-off sleeps)
+        return redis.Redis.from_url(self.url, socket_timeout=1, decode_responses=True)
+
+    def start(self) -> None:
+        command = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1"]
+        command += ["--save", "", "--appendonly", "no", "--dir", str(self.directory)]
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                self.client().ping()
+                return
+            except redis.ConnectionError:
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    raise
+                time.sleep(0.02)
+
+    def kill(self) -> None:
+        assert self.process is not None
+        os.kill(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def pause(self) -> None:
+        assert self.process is not None
+        os.kill(self.process.pid, signal.SIGSTOP)
+        self.paused = True
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        if self.paused:
+            os.kill(self.process.pid, signal.SIGCONT)
+        self.process.kill()
+        self.process.wait(timeout=10)
+
+    def limit_keys(self) -> list[str]:
+        return sorted(self.client().scan_iter(match=f"*/{PREFIX}/*"))
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        message = "redis-server is not installed"
+        if IN_CI:
+            pytest.fail(f"{message} (required in CI)")
+        pytest.skip(message)
+    server = RedisServer(binary, tmp_path)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def build(
+    make_app: Callable[..., Flask], redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[..., Flask]]:
+    """Apps (each like one gunicorn worker) limiting reads to 40/minute on ``redis_server``."""
+    for name in ("RATELIMIT_WRITE", "RATELIMIT_DEFAULT"):
+        monkeypatch.delenv(name, raising=False)
+    built: list[Flask] = []
+
+    def _build() -> Flask:
+        application = make_app(
+            RATELIMIT_ENABLED="true",
+            REDIS_URL=redis_server.url,
+            RATELIMIT_KEY_PREFIX=PREFIX,
+            RATELIMIT_READ="40/minute",
+            REDIS_SOCKET_TIMEOUT="0.5",
+        )
+        built.append(application)
+        return application
+
+    yield _build
+    for application in built:
+        with application.app_context():
+            db.engine.dispose()
+
+
+def get(app: Flask, ip: str = "203.0.113.1") -> Any:
+    return app.test_client().get("/api/tags", environ_base={"REMOTE_ADDR": ip})
+
+
+def loud(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.levelno >= logging.WARNING or r.exc_info]
+
+
+def storage_of(app: Flask) -> FailoverStorage:
+    storage = get_limiter(app)._storage
+    assert isinstance(storage, FailoverStorage)
+    return storage
+
+
+# Redis killed -----------------------------------------------------------------------------------
+
+
+def test_requests_are_served_without_5xx_while_redis_is_down(build, redis_server):
+    app = build()
+    assert get(app).status_code == 200
+    redis_server.kill()
+    codes = [get(app, ip=f"198.51.100.{n}").status_code for n in range(30)]
+    assert codes == [200] * 30
+
+
+def test_limits_apply_per_process_while_redis_is_down(build, redis_server):
+    app = build()
+    redis_server.kill()
+    codes = [get(app).status_code for _ in range(45)]
+    assert codes[:40] == [200] * 40
+    assert 429 in codes  # counted in memory; a minute boundary may let one more through
+    assert storage_of(app).degraded
+
+
+def test_redis_outage_logs_one_warning_without_traceback(build, redis_server, caplog):
+    app = build()
+    assert get(app).status_code == 200
+    redis_server.kill()
+    with caplog.at_level(logging.DEBUG):
+        codes = [get(app, ip=f"198.51.100.{n}").status_code for n in range(50)]
+    assert set(codes) == {200}
+    (warning,) = loud(caplog)  # exactly one, for 50 requests
+    assert warning.levelno == logging.WARNING and warning.exc_info is None
+    assert "ConnectionError" in warning.getMessage()
+    assert str(redis_server.port) not in warning.getMessage()  # no host or port in the logs
+
+
+def test_concurrent_requests_during_an_outage_log_one_warning(build, redis_server, caplog):
+    # gthread workers: many threads meet the dead Redis at once; one reports it.
+    app = build()
+    assert get(app).status_code == 200
+    redis_server.kill()
+    with caplog.at_level(logging.DEBUG), ThreadPoolExecutor(max_workers=8) as pool:
+        codes = list(pool.map(lambda n: get(app, ip=f"198.51.100.{n % 16}").status_code, range(64)))
+    assert set(codes) == {200}
+    assert len(loud(caplog)) == 1
+
+
+def test_health_detailed_reports_redis_down_during_the_outage(build, redis_server):
+    app = build()
+    redis_server.kill()
+    get(app)
+    response = app.test_client().get("/health/detailed")
+    assert response.status_code == 200
+    assert response.get_json()["status"] == "degraded"
+    assert response.get_json()["checks"]["redis"]["status"] == "down"
+
+
+def test_redis_backed_limiting_resumes_when_redis_returns(build, redis_server, caplog):
+    worker_1, worker_2 = build(), build()
+    assert get(worker_1, ip="192.0.2.1").status_code == 200
+    assert redis_server.limit_keys()
+
+    redis_server.kill()
+    with caplog.at_level(logging.INFO):
+        assert {get(worker_1, ip="192.0.2.2").status_code for _ in range(10)} == {200}
+        assert storage_of(worker_1).degraded
+        redis_server.start()  # a new, empty server on the same port
+        assert redis_server.limit_keys() == []
+
+        # The first probe is due 1 s after the failure, then 2 s, 4 s ... later: patience is
+        # bounded well past the third probe, and each poll is a real request.
+        started = time.monotonic()
+        n = 0
+        while not redis_server.limit_keys():
+            assert time.monotonic() - started < 10, "limits did not return to Redis in 10 s"
+            assert get(worker_1, ip=f"192.0.2.{100 + n % 100}").status_code < 500
+            n += 1
+            time.sleep(0.1)
+    assert not storage_of(worker_1).degraded
+    assert any("reachable again" in r.getMessage() for r in caplog.records)
+
+    # Counted in Redis again: two workers now share one budget instead of one each.
+    codes = [get(worker, ip="192.0.2.250").status_code for worker in (worker_1, worker_2) * 21]
+    assert codes == [200] * 40 + [429, 429]
+    assert any("/ip:192.0.2.250/read/40/" in key for key in redis_server.limit_keys())
+
+
+# Redis hung (SIGSTOP: connections are accepted, never answered) ----------------------------------
+
+
+def test_a_hung_redis_delays_one_request_by_about_the_socket_timeout(build, redis_server, caplog):
+    app = build()
+    assert get(app).status_code == 200
+    redis_server.pause()
+    with caplog.at_level(logging.DEBUG):
+        started = time.monotonic()
+        first = get(app)
+        first_took = time.monotonic() - started
+        started = time.monotonic()
+        later = [get(app).status_code for _ in range(10)]
+        later_took = time.monotonic() - started
+    assert first.status_code == 200
+    assert first_took < 2.0  # REDIS_SOCKET_TIMEOUT=0.5: ~0.5 s, then counted in memory
+    assert later == [200] * 10
+    assert later_took < 1.0  # no request waits on the hung server again
+    (warning,) = loud(caplog)
+    assert "TimeoutError" in warning.getMessage()
+
+
+# The back-off, with a fake clock ----------------------------------------------------------------
+
+
+class DeadRedis:
+    """A primary storage that always fails, and counts the health probes it gets."""
+
+    def __init__(self) -> None:
+        self.probes: list[float] = []
+        self.clock = 0.0
+        self.up = False
+
+    def check(self) -> bool:
+        self.probes.append(self.clock)
+        return self.up
+
+    def __getattr__(self, _name: str) -> Callable[..., Any]:
+        def fail(*_args: Any, **_kwargs: Any) -> Any:
+            if not self.up:
+                raise redis.ConnectionError("refused")
+            return 0
+
+        return fail
+
+
+def test_redis_is_probed_with_a_doubling_back_off_up_to_32_seconds():
+    primary = DeadRedis()
+    storage = FailoverStorage(primary, clock=lambda: primary.clock)  # type: ignore[arg-type]
+    for tick in range(200):  # a request every half second for 100 s
+        primary.clock = tick / 2
+        assert storage.incr("key", 60) >= 1  # answered from memory meanwhile
+    assert primary.probes == [1.0, 3.0, 7.0, 15.0, 31.0, 63.0, 95.0]
+
+
+def test_a_failure_soon_after_recovering_is_the_same_outage(caplog):
+    primary = DeadRedis()
+    storage = FailoverStorage(primary, clock=lambda: primary.clock)  # type: ignore[arg-type]
+    with caplog.at_level(logging.INFO):
+        storage.get("key")  # down at 0: WARNING
+        primary.up, primary.clock = True, 1.0
+        storage.get("key")  # probe at 1 s succeeds: INFO
+        primary.up, primary.clock = False, 5.0
+        storage.get("key")  # down again 4 s later: INFO, not a second WARNING
+    levels = [r.levelname for r in caplog.records if r.name == "app.security.ratelimit_storage"]
+    assert levels == ["WARNING", "INFO", "INFO"]
+    assert storage.degraded and primary.probes == [1.0]
