@@ -11,6 +11,7 @@ Everything an operator tunes comes from the environment (12-factor), like config
     FORWARDED_ALLOW_IPS  peers trusted for X-Forwarded-Proto (IPs or CIDRs, comma separated)
                                                          default 127.0.0.1,::1
     GUNICORN_LOGLEVEL    gunicorn's own log level        default info
+    GUNICORN_MAX_REQUESTS  recycle a worker after this many requests (0: never)   default 0
 
 Keep DB_POOL_SIZE + DB_MAX_OVERFLOW (config.py, 10 + 5) >= GUNICORN_THREADS: every thread of a
 worker may hold one database connection at a time.
@@ -21,7 +22,7 @@ from __future__ import annotations
 import os
 
 
-def _env_int(name: str, default: int) -> int:
+def _env_int(name: str, default: int, minimum: int = 1) -> int:
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
@@ -29,8 +30,8 @@ def _env_int(name: str, default: int) -> int:
         value = int(raw)
     except ValueError:
         raise SystemExit(f"gunicorn config: {name} must be an integer, got {raw!r}") from None
-    if value < 1:
-        raise SystemExit(f"gunicorn config: {name} must be >= 1, got {value}")
+    if value < minimum:
+        raise SystemExit(f"gunicorn config: {name} must be >= {minimum}, got {value}")
     return value
 
 
@@ -59,12 +60,16 @@ graceful_timeout = 30
 # honours this (sync workers ignore it).
 keepalive = 5
 
-# Recycle each worker after 10000-11000 requests (jitter staggers the restarts), a guard against
-# slow leaks. Not much lower: a worker's start costs about a second of CPU (imports, app,
-# the password hasher's warm-up), and at a few hundred requests per second a limit of 1000
-# restarted a worker every few seconds in the benchmark.
-max_requests = 10000
-max_requests_jitter = 1000
+# Workers are not recycled unless GUNICORN_MAX_REQUESTS asks for it (a guard against a slow
+# leak; none is known). A recycle is not free: the new worker's start costs 1-2 s of CPU
+# (imports, app, the password hasher's warm-up), and while it starts, the keep-alive
+# connections of the old one (nginx keeps up to 16 per nginx worker) reconnect to the workers
+# still running and stay there, so one worker then carries the load of two until the next
+# recycle. Measured with 2 workers and 16 keep-alive connections: /api/tags fell from 1,800 to
+# 960 req/s with every connection on one worker. If you set it, set it high (e.g. 50000); the
+# jitter (a tenth) staggers the restarts.
+max_requests = _env_int("GUNICORN_MAX_REQUESTS", 0, minimum=0)
+max_requests_jitter = max_requests // 10
 
 # The heartbeat file is fchmod-ed constantly; on a disk-backed /tmp (overlayfs in containers)
 # that can stall workers. /dev/shm is tmpfs. gunicorn creates the file with mkstemp and unlinks

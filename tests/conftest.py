@@ -122,15 +122,23 @@ def _clean_database(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 @pytest.fixture
-def make_app(monkeypatch: pytest.MonkeyPatch, app: Flask) -> Callable[..., Flask]:
-    """Build another app on the test database with extra environment, e.g. a production one."""
+def make_app(monkeypatch: pytest.MonkeyPatch, app: Flask) -> Iterator[Callable[..., Flask]]:
+    """Build another app on the test database with extra environment, e.g. a production one;
+    every app's connection pool is closed after the test."""
+    built: list[Flask] = []
 
     def build(config_name: str = "testing", **env: str) -> Flask:
         for key, value in env.items():
             monkeypatch.setenv(key, value)
-        return create_app(config_name)
+        application = create_app(config_name)
+        built.append(application)
+        return application
 
-    return build
+    yield build
+    for application in built:
+        with application.app_context():
+            db.session.remove()
+            db.engine.dispose()
 
 
 def _service_unavailable(message: str) -> None:
@@ -191,12 +199,11 @@ def limited_app(
     monkeypatch: pytest.MonkeyPatch,
     redis_url: str,
     rate_limit_prefix: str,
-) -> Iterator[Callable[..., Flask]]:
+) -> Callable[..., Flask]:
     """Build apps with rate limiting on, counting in the test Redis under the test's prefix;
     keyword arguments set more environment (e.g. ``RATELIMIT_READ="2/minute"``)."""
     for name in [*RATE_LIMIT_DEFAULTS, "RATELIMIT_DEFAULT"]:
         monkeypatch.delenv(name, raising=False)  # the shell's own settings never leak in
-    built: list[Flask] = []
 
     def build(**env: str) -> Flask:
         base = {
@@ -204,14 +211,9 @@ def limited_app(
             "REDIS_URL": redis_url,
             "RATELIMIT_KEY_PREFIX": rate_limit_prefix,
         }
-        application = make_app("testing", **{**base, **env})
-        built.append(application)
-        return application
+        return make_app("testing", **{**base, **env})
 
-    yield build
-    for application in built:
-        with application.app_context():
-            db.engine.dispose()
+    return build
 
 
 def assert_error(response: Any, status: int, errors: dict[str, list[str]]) -> None:

@@ -8,13 +8,11 @@ route that fails on purpose, and rate limiting off unless asked for.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from flask import Flask
-
-from app.extensions import db
 
 ALLOWED_ORIGIN = "https://app.example.com"
 BOOM = "/api/__test__/boom"
@@ -38,9 +36,9 @@ def _boom() -> Any:
 
 def building_apps(
     make_app: Callable[..., Flask], database_url: str, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Callable[..., Flask]]:
-    """Yield ``build(config_name, **env)``; dispose of every app's engine afterwards."""
-    apps: list[Flask] = []
+) -> Callable[..., Flask]:
+    """``build(config_name, **env)``: an app with the settings above (``make_app`` closes its
+    connection pool after the test)."""
 
     def build(config_name: str = "production", **env: str) -> Flask:
         for name in RESET_EACH_BUILD:  # an earlier build in the same test must not leak in
@@ -56,10 +54,6 @@ def building_apps(
             )
         app = make_app(config_name, **{**settings, **env})
         app.add_url_rule(BOOM, endpoint="security-test-boom", view_func=_boom)
-        apps.append(app)
         return app
 
-    yield build
-    for app in apps:
-        with app.app_context():
-            db.engine.dispose()
+    return build

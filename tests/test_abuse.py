@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -45,8 +45,8 @@ CONFIGS = {
 @pytest.fixture
 def build(
     make_app: Callable[..., Flask], database_url: str, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Callable[..., Flask]]:
-    yield from building_apps(make_app, database_url, monkeypatch)
+) -> Callable[..., Flask]:
+    return building_apps(make_app, database_url, monkeypatch)
 
 
 @pytest.fixture(params=list(CONFIGS))

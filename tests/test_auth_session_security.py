@@ -154,18 +154,43 @@ def test_losing_a_concurrent_refresh_counts_as_reuse(app, user):
 # --- durability ----------------------------------------------------------------------------------
 
 
-def test_logout_survives_a_redis_flush(make_app, redis_url):
+def _end_by_logout(client, victim, _other):
+    assert client.post(LOGOUT, headers=auth_header(victim["token"])).status_code == 204
+
+
+def _end_by_logout_all(client, _victim, other):
+    assert client.post(LOGOUT_ALL, headers=auth_header(other["token"])).status_code == 204
+
+
+def _end_by_password_change(client, _victim, other):
+    body = {"user": {"password": "a brand new passphrase 2"}}
+    assert client.put(ME, json=body, headers=auth_header(other["token"])).status_code == 200
+
+
+def _end_by_refresh_reuse(client, victim, _other):
+    assert refresh(client, victim["refreshToken"]).status_code == 200
+    # The spent refresh token comes back: every session of the user ends.
+    assert_error(refresh(client, victim["refreshToken"]), 401, INVALID)
+
+
+@pytest.mark.parametrize(
+    "end_session",
+    [_end_by_logout, _end_by_logout_all, _end_by_password_change, _end_by_refresh_reuse],
+    ids=["logout", "logout-all", "password-change", "refresh-reuse"],
+)
+def test_ended_session_stays_ended_after_a_redis_flush(make_app, redis_url, end_session):
     store = redis.Redis.from_url(redis_url)  # the test Redis db only (TEST_REDIS_URL)
     store.flushdb()  # a fresh rate-limit budget: Redis really is in use by this app
     client = make_app(REDIS_URL=redis_url, RATELIMIT_ENABLED="true").test_client()
-    user = register(client, password=PASSWORD)
-    assert client.post(LOGOUT, headers=auth_header(user["token"])).status_code == 204
+    victim = register(client, password=PASSWORD)
+    other = login(client)
+    end_session(client, victim, other)
 
     assert store.dbsize() > 0  # the limiter's counters
     store.flushdb()
 
-    assert_error(client.get(ME, headers=auth_header(user["token"])), 401, INVALID)
-    assert_error(refresh(client, user["refreshToken"]), 401, INVALID)
+    assert_error(client.get(ME, headers=auth_header(victim["token"])), 401, INVALID)
+    assert_error(refresh(client, victim["refreshToken"]), 401, INVALID)
 
 
 @pytest.mark.parametrize("ending", [LOGOUT, LOGOUT_ALL])

@@ -232,8 +232,6 @@ def test_postgres_sessions_run_with_the_configured_statement_timeout(make_app, p
     app = make_app(TEST_DATABASE_URL=postgres_server_url, DB_STATEMENT_TIMEOUT_MS="1234")
     with app.app_context():
         assert db.session.execute(text("SHOW statement_timeout")).scalar() == "1234ms"
-        db.session.remove()
-        db.engine.dispose()
 
 
 # Production secrets ------------------------------------------------------------------------------
@@ -305,8 +303,6 @@ def test_development_app_warns_that_it_uses_dev_secrets(
     assert dev.config["SECRET_KEY"] == DEV_SECRET_KEY
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert any("development-only secrets" in r.getMessage() for r in warnings)
-    with dev.app_context():
-        db.engine.dispose()
 
 
 # Tests never touch a developer's database ---------------------------------------------------------

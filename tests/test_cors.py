@@ -4,7 +4,7 @@ are exposed; credentials are never allowed; caches are told the answer depends o
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -30,8 +30,8 @@ EXPOSED = {"X-Request-ID", "Retry-After", "X-RateLimit-Limit", "X-RateLimit-Rema
 @pytest.fixture
 def build(
     make_app: Callable[..., Flask], database_url: str, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Callable[..., Flask]]:
-    yield from building_apps(make_app, database_url, monkeypatch)
+) -> Callable[..., Flask]:
+    return building_apps(make_app, database_url, monkeypatch)
 
 
 @pytest.fixture

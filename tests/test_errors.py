@@ -7,7 +7,7 @@ import io
 import json
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -39,7 +39,7 @@ def _raise(error: BaseException) -> Callable[[], Any]:
 
 
 @pytest.fixture
-def faulty_app(make_app: Callable[..., Flask]) -> Iterator[Flask]:
+def faulty_app(make_app: Callable[..., Flask]) -> Flask:
     """A testing app with throwaway routes that fail the ways production code can fail."""
     app = make_app(LOG_FORMAT="text", LOG_LEVEL="DEBUG")
     add_route(app, "/api/__test__/boom", _raise(RuntimeError("secret-detail SELECT * FROM users")))
@@ -48,9 +48,7 @@ def faulty_app(make_app: Callable[..., Flask]) -> Iterator[Flask]:
         "/api/__test__/db-down",
         _raise(OperationalError("SELECT 1", {}, Exception("no route to db.internal.example"))),
     )
-    yield app
-    with app.app_context():
-        db.engine.dispose()
+    return app
 
 
 def json_post(client: Any, path: str, data: str | bytes, **kwargs: Any) -> Any:

@@ -154,3 +154,32 @@ def test_gunicorn_in_production_behind_one_proxy(tmp_path):
     assert [(line["path"], line["remote_addr"]) for line in logged] == [
         ("/api/tags", "203.0.113.9")
     ]
+
+
+def _settings(monkeypatch: pytest.MonkeyPatch, **env: str) -> dict[str, Any]:
+    """The module-level settings ops/gunicorn.conf.py computes from this environment."""
+    import runpy
+
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return runpy.run_path(str(ROOT / "ops" / "gunicorn.conf.py"))
+
+
+def test_workers_are_not_recycled_by_default(monkeypatch):
+    monkeypatch.delenv("GUNICORN_MAX_REQUESTS", raising=False)
+
+    settings = _settings(monkeypatch)
+
+    assert (settings["max_requests"], settings["max_requests_jitter"]) == (0, 0)
+
+
+def test_worker_recycling_comes_from_the_environment_with_a_tenth_of_jitter(monkeypatch):
+    settings = _settings(monkeypatch, GUNICORN_MAX_REQUESTS="50000")
+
+    assert (settings["max_requests"], settings["max_requests_jitter"]) == (50000, 5000)
+
+
+@pytest.mark.parametrize("value", ["-1", "many"])
+def test_bad_worker_recycling_setting_stops_gunicorn_with_one_line(monkeypatch, value):
+    with pytest.raises(SystemExit, match="GUNICORN_MAX_REQUESTS"):
+        _settings(monkeypatch, GUNICORN_MAX_REQUESTS=value)

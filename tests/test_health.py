@@ -30,19 +30,9 @@ JWT_SECRET = "health-test-jwt-secret-0123456789abcdef"
 
 
 @pytest.fixture
-def build(make_app: Callable[..., Flask]) -> Iterator[Callable[..., Flask]]:
-    """``make_app`` that also disposes each app's engine afterwards."""
-    built: list[Flask] = []
-
-    def _build(config_name: str = "testing", **env: str) -> Flask:
-        application = make_app(config_name, **env)
-        built.append(application)
-        return application
-
-    yield _build
-    for application in built:
-        with application.app_context():
-            db.engine.dispose()
+def build(make_app: Callable[..., Flask]) -> Callable[..., Flask]:
+    """``make_app`` (which closes each app's connection pool after the test)."""
+    return make_app
 
 
 @pytest.fixture

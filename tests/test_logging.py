@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -29,9 +29,8 @@ SAMPLE_JWT = (
 
 
 @pytest.fixture
-def build(make_app: Callable[..., Flask]) -> Iterator[Callable[..., Flask]]:
+def build(make_app: Callable[..., Flask]) -> Callable[..., Flask]:
     """``build(LOG_FORMAT=..., LOG_LEVEL=...)``: an app with a route that fails on purpose."""
-    apps: list[Flask] = []
 
     def make(**env: str) -> Flask:
         app = make_app(**env)
@@ -40,13 +39,9 @@ def build(make_app: Callable[..., Flask]) -> Iterator[Callable[..., Flask]]:
             raise RuntimeError("logging test failure")
 
         app.add_url_rule("/api/__test__/boom", endpoint="boom", view_func=boom)
-        apps.append(app)
         return app
 
-    yield make
-    for app in apps:
-        with app.app_context():
-            db.engine.dispose()
+    return make
 
 
 def records(err: str) -> list[dict[str, Any]]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,17 +37,15 @@ def _peer() -> dict[str, Any]:
 @pytest.fixture
 def build(
     make_app: Callable[..., Flask], database_url: str, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Callable[..., Flask]]:
-    apps = building_apps(make_app, database_url, monkeypatch)
-    builder = next(apps)
+) -> Callable[..., Flask]:
+    builder = building_apps(make_app, database_url, monkeypatch)
 
     def with_peer_route(config_name: str = "production", **env: str) -> Flask:
         app = builder(config_name, **env)
         app.add_url_rule(PEER, endpoint="proxy-test-peer", view_func=_peer)
         return app
 
-    yield with_peer_route
-    next(apps, None)  # dispose of the engines
+    return with_peer_route
 
 
 def call(app: Flask, headers: dict[str, str] | None = None, **kwargs: Any) -> Any:

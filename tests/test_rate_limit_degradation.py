@@ -25,7 +25,6 @@ import pytest
 import redis
 from flask import Flask
 
-from app.extensions import db
 from app.security.ratelimit import get_limiter
 from app.security.ratelimit_storage import FailoverStorage
 from tests.conftest import IN_CI
@@ -105,27 +104,21 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
 @pytest.fixture
 def build(
     make_app: Callable[..., Flask], redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Callable[..., Flask]]:
+) -> Callable[..., Flask]:
     """Apps (each like one gunicorn worker) limiting reads to 40/minute on ``redis_server``."""
     for name in ("RATELIMIT_WRITE", "RATELIMIT_DEFAULT"):
         monkeypatch.delenv(name, raising=False)
-    built: list[Flask] = []
 
     def _build() -> Flask:
-        application = make_app(
+        return make_app(
             RATELIMIT_ENABLED="true",
             REDIS_URL=redis_server.url,
             RATELIMIT_KEY_PREFIX=PREFIX,
             RATELIMIT_READ="40/minute",
             REDIS_SOCKET_TIMEOUT="0.5",
         )
-        built.append(application)
-        return application
 
-    yield _build
-    for application in built:
-        with application.app_context():
-            db.engine.dispose()
+    return _build
 
 
 def get(app: Flask, ip: str = "203.0.113.1") -> Any:

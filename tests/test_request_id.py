@@ -4,13 +4,12 @@ every response carries one, errors and rejected requests included."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from flask import Blueprint, Flask
 
-from app.extensions import db
 from app.security.ratelimit import get_limiter
 
 HEADER = "X-Request-ID"
@@ -78,16 +77,14 @@ def test_generated_request_ids_differ_between_requests(client):
 
 
 @pytest.fixture
-def failing_app(make_app: Callable[..., Flask]) -> Iterator[Flask]:
+def failing_app(make_app: Callable[..., Flask]) -> Flask:
     app = make_app()
 
     def boom() -> Any:
         raise RuntimeError("request id test failure")
 
     app.add_url_rule("/api/__test__/boom", endpoint="boom", view_func=boom)
-    yield app
-    with app.app_context():
-        db.engine.dispose()
+    return app
 
 
 ERROR_REQUESTS = {

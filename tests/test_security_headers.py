@@ -4,7 +4,7 @@ page alone gets its wider Content-Security-Policy."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -34,8 +34,8 @@ CREDENTIALS = {"user": {"email": "nobody@example.com", "password": "not the pass
 @pytest.fixture
 def build(
     make_app: Callable[..., Flask], database_url: str, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Callable[..., Flask]]:
-    yield from building_apps(make_app, database_url, monkeypatch)
+) -> Callable[..., Flask]:
+    return building_apps(make_app, database_url, monkeypatch)
 
 
 def permissions(header: str) -> dict[str, str]:
