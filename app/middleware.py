@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from flask import Flask, Response, g, request
+from flask.sessions import NullSession, SessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -36,6 +37,19 @@ class AuthorizationSchemeMiddleware:
         if header:
             environ["HTTP_AUTHORIZATION"] = _AUTH_SCHEME.sub("Token ", header, count=1)
         return self.wsgi_app(environ, start_response)
+
+
+class NoCookieSessions(SessionInterface):
+    """No Flask session: clients authenticate with a token in ``Authorization`` and the API
+    never sets a cookie (so no CSRF either). Flask's default cookie session built a signing
+    serializer from ``SECRET_KEY`` on every request just to find no cookie — a sixth of what
+    ``/ping`` cost. Writing to ``flask.session`` raises."""
+
+    def open_session(self, app: Flask, request: Any) -> NullSession:
+        return self.make_null_session(app)
+
+    def save_session(self, app: Flask, session: Any, response: Response) -> None:
+        return None
 
 
 def current_request_id() -> str:
@@ -93,6 +107,7 @@ def trust_proxies(app: Flask) -> None:
 
 
 def register_request_hooks(app: Flask) -> None:
+    app.session_interface = NoCookieSessions()
     app.wsgi_app = AuthorizationSchemeMiddleware(app.wsgi_app)  # type: ignore[method-assign]
     trust_proxies(app)  # after, so it wraps the rewrite too and runs first
     # First of all before-request hooks: the limiter's (registered earlier) may reject the

@@ -244,3 +244,13 @@ def test_nul_byte_in_email_is_422_not_500(client):
     response = client.post(URL, json=credentials(email="alice\x00@example.com"))
 
     assert_error(response, 422, {"email": ["must not contain NUL bytes"]})
+
+
+def test_login_sets_no_cookie_and_a_cookie_is_never_read(client, user):
+    # Tokens travel in Authorization only: no session cookie to steal or to ride (CSRF).
+    response = client.post(URL, json=credentials(), headers={"Cookie": "session=forged"})
+
+    assert response.status_code == 200
+    assert "Set-Cookie" not in response.headers
+    token = response.get_json()["user"]["token"]
+    assert "Set-Cookie" not in client.get("/api/user", headers=auth_header(token)).headers

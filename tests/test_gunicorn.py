@@ -183,3 +183,13 @@ def test_worker_recycling_comes_from_the_environment_with_a_tenth_of_jitter(monk
 def test_bad_worker_recycling_setting_stops_gunicorn_with_one_line(monkeypatch, value):
     with pytest.raises(SystemExit, match="GUNICORN_MAX_REQUESTS"):
         _settings(monkeypatch, GUNICORN_MAX_REQUESTS=value)
+
+
+def test_each_worker_listens_on_its_own_reuse_port_socket_by_default(monkeypatch):
+    monkeypatch.delenv("GUNICORN_REUSE_PORT", raising=False)
+
+    assert _settings(monkeypatch)["reuse_port"] is True
+
+
+def test_one_shared_listening_socket_on_request(monkeypatch):
+    assert _settings(monkeypatch, GUNICORN_REUSE_PORT="0")["reuse_port"] is False

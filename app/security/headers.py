@@ -73,26 +73,16 @@ class SecureRequestTalisman(Talisman):
     view, so they are rendered on a view's first response and copied after that.
     """
 
-    _STATIC = "_conduit_static_headers"
     _HSTS = "Strict-Transport-Security"
 
     def _set_hsts_headers(self, headers: Any) -> None:
         if request.is_secure:
             super()._set_hsts_headers(headers)
 
-    def _force_https(self) -> Any:
-        if self.force_https:  # off here: nginx redirects (and no view turns it on)
-            return super()._force_https()
-        return None
-
-    def _make_nonce(self) -> None:
-        if self.content_security_policy_nonce_in:
-            super()._make_nonce()
-
     def _set_response_headers(self, response: Response) -> Response:
         if self.content_security_policy_nonce_in:
             return super()._set_response_headers(response)  # type: ignore[no-any-return]
-        cache: dict[str | None, list[tuple[str, str]]] = self.__dict__.setdefault(self._STATIC, {})
+        cache: dict[str | None, list[tuple[str, str]]] = self.__dict__.setdefault("_rendered", {})
         endpoint = request.endpoint
         headers = cache.get(endpoint)
         if headers is None:
@@ -101,8 +91,11 @@ class SecureRequestTalisman(Talisman):
             super()._set_response_headers(rendered)
             headers = [(k, v) for k, v in rendered.headers.items() if k != self._HSTS]
             cache[endpoint] = headers
-        for name, value in headers:
-            response.headers[name] = value
+        present = {name.lower() for name, _ in response.headers}
+        if present.isdisjoint(name.lower() for name, _ in headers):
+            response.headers.extend(headers)  # appends: no scan per header
+        else:
+            response.headers.update(headers)  # a view set one of them: replace it
         self._set_hsts_headers(response.headers)
         return response
 
@@ -115,7 +108,7 @@ def register_security_headers(app: Flask) -> None:
     ``@talisman(...)`` from ``app.extensions`` still works on views: it only tags the view.
     """
     hsts = bool(app.config["HSTS_ENABLED"])
-    app.extensions["talisman"] = SecureRequestTalisman(
+    talisman = app.extensions["talisman"] = SecureRequestTalisman(
         app,
         force_https=False,  # nginx redirects; a Flask-side 302 breaks POSTs and LB probes
         strict_transport_security=hsts,
@@ -129,6 +122,13 @@ def register_security_headers(app: Flask) -> None:
         x_content_type_options=True,
         session_cookie_secure=hsts,  # no session cookie is used; harmless, kept strict
     )
+    # Talisman's two before-request hooks would only redirect to HTTPS (off: nginx's job) and
+    # make CSP nonces (none used); each is a call on every request, so they are taken out.
+    # The first also sets the cookie flag lazily; set it here instead.
+    app.config["SESSION_COOKIE_SECURE"] = hsts
+    hooks = app.before_request_funcs.setdefault(None, [])
+    for unused in (talisman._force_https, talisman._make_nonce):
+        hooks.remove(unused)
 
 
 def register_cors(app: Flask) -> None:
@@ -155,7 +155,22 @@ def register_cors(app: Flask) -> None:
         # _vary_on_origin adds it to every response instead: the CORS headers depend on Origin.
         vary_header=False,
     )
+    _skip_cors_without_origin(app)
     app.after_request(_vary_on_origin)
+
+
+def _skip_cors_without_origin(app: Flask) -> None:
+    """Flask-CORS adds nothing to a request without ``Origin`` (not a browser's cross-origin
+    request; ``always_send=False``) but still matched its resource patterns on each one, the
+    probes' included. Its hook now runs only when there is an ``Origin``."""
+    hooks = app.after_request_funcs.setdefault(None, [])
+    for index, hook in enumerate(hooks):
+        if getattr(hook, "__name__", "") == "cors_after_request":
+
+            def with_origin_only(response: Response, _hook: Any = hook) -> Response:
+                return _hook(response) if "Origin" in request.headers else response
+
+            hooks[index] = with_origin_only
 
 
 def _vary_on_origin(response: Response) -> Response:
