@@ -141,7 +141,7 @@ def make_app(monkeypatch: pytest.MonkeyPatch, app: Flask) -> Iterator[Callable[.
             db.engine.dispose()
 
 
-def _service_unavailable(message: str) -> None:
+def service_unavailable(message: str) -> None:
     """Skip on a developer's machine without the server; in CI a missing server is a failure."""
     if IN_CI:
         pytest.fail(f"{message} (required in CI)")
@@ -163,7 +163,7 @@ def postgres_server_url() -> str:
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
     except Exception as error:
-        _service_unavailable(f"PostgreSQL is not reachable: {type(error).__name__}")
+        service_unavailable(f"PostgreSQL is not reachable: {type(error).__name__}")
     finally:
         engine.dispose()
     return server
@@ -176,7 +176,7 @@ def redis_url() -> str:
     try:
         redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1).ping()
     except redis.RedisError as error:
-        _service_unavailable(f"Redis is not reachable at TEST_REDIS_URL: {type(error).__name__}")
+        service_unavailable(f"Redis is not reachable at TEST_REDIS_URL: {type(error).__name__}")
     return url
 
 

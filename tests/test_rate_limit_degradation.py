@@ -27,7 +27,7 @@ from flask import Flask
 
 from app.security.ratelimit import get_limiter
 from app.security.ratelimit_storage import FailoverStorage
-from tests.conftest import IN_CI
+from tests.conftest import service_unavailable
 
 PREFIX = "degradation"
 
@@ -91,10 +91,7 @@ class RedisServer:
 def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
     binary = shutil.which("redis-server")
     if binary is None:
-        message = "redis-server is not installed"
-        if IN_CI:
-            pytest.fail(f"{message} (required in CI)")
-        pytest.skip(message)
+        service_unavailable("redis-server is not installed")
     server = RedisServer(binary, tmp_path)
     server.start()
     yield server
