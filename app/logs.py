@@ -1,5 +1,5 @@
 """Logging: JSON lines (production) or readable text, a request id on every record, and
-redaction so that passwords, tokens and Authorization headers never reach a log line."""
+redaction so that passwords, tokens, Authorization headers and SQL never reach a log line."""
 
 from __future__ import annotations
 
@@ -38,6 +38,16 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\$argon2[a-z]*\$[^\s'\"]+"), REDACTED),
     # Credentials inside URLs: scheme://user:password@host.
     (re.compile(r"(://[^:/\s@]*:)[^@\s/]+@"), r"\1" + REDACTED + "@"),
+    # SQL inside database errors: SQLAlchemy's "[SQL: <statement>]" block and the server's
+    # "LINE n: <statement>" excerpt. The error class, its message and the traceback's frames
+    # stay, which is what an operator needs; the statements are in the code.
+    (
+        re.compile(
+            r"\[SQL: .*?\](?=\n\[SQL parameters|\n\(Background on this error|\n\n|\Z)", re.S
+        ),
+        "[SQL: hidden]",
+    ),
+    (re.compile(r"^(LINE \d+: ).*$", re.M), r"\1[SQL hidden]"),
 ]
 
 _SENSITIVE_FIELDS = frozenset({"password", "token", "refreshtoken", "authorization", "secret"})

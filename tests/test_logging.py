@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from flask import Flask, request
 from sqlalchemy import select
+from sqlalchemy.exc import ProgrammingError
 
 from app.extensions import db
 from app.logs import REDACTED, build_formatter, redact
@@ -38,7 +39,17 @@ def build(make_app: Callable[..., Flask]) -> Callable[..., Flask]:
         def boom() -> Any:
             raise RuntimeError("logging test failure")
 
+        def bad_statement() -> Any:
+            # What a failing statement raises: SQLAlchemy's wrapper around the driver's error.
+            raise ProgrammingError(
+                "SELECT secret_column FROM users WHERE email = %(email)s",
+                {"email": "x@example.com"},
+                Exception('column "secret_column" does not exist\nLINE 1: SELECT secret_column'),
+                hide_parameters=True,
+            )
+
         app.add_url_rule("/api/__test__/boom", endpoint="boom", view_func=boom)
+        app.add_url_rule("/api/__test__/sql", endpoint="sql", view_func=bad_statement)
         return app
 
     return make
@@ -87,6 +98,41 @@ def test_error_record_holds_traceback_and_request_id_in_one_json_line(build, cap
     assert error["request_id"] == "json-trace-1"
     assert "Traceback (most recent call last)" in error["exc_info"]
     assert "RuntimeError: logging test failure" in error["exc_info"]
+
+
+@pytest.mark.parametrize("log_format", ["json", "text"])
+def test_failed_statement_is_logged_with_its_error_but_without_its_sql(build, capfd, log_format):
+    client = build(LOG_FORMAT=log_format).test_client()
+    capfd.readouterr()
+
+    assert client.get("/api/__test__/sql").status_code == 500
+
+    err = capfd.readouterr().err
+    assert "ProgrammingError" in err
+    assert "does not exist" in err
+    assert "[SQL: hidden]" in err
+    assert "secret_column FROM" not in err
+    assert "SELECT secret_column" not in err
+
+
+def test_redact_hides_sqlalchemys_statement_block_and_the_servers_excerpt():
+    text = (
+        '(psycopg.errors.UndefinedTable) relation "x" does not exist\n'
+        "LINE 1: INSERT INTO sessions (id) VALUES ...\n"
+        "                    ^\n"
+        "[SQL: INSERT INTO sessions (id, tags)\nVALUES (%(id)s, ARRAY[1]\n)]\n"
+        "[SQL parameters hidden due to hide_parameters=True]\n"
+        "(Background on this error at: https://sqlalche.me/e/21/f405)"
+    )
+
+    assert redact(text) == (
+        '(psycopg.errors.UndefinedTable) relation "x" does not exist\n'
+        "LINE 1: [SQL hidden]\n"
+        "                    ^\n"
+        "[SQL: hidden]\n"
+        "[SQL parameters hidden due to hide_parameters=True]\n"
+        "(Background on this error at: https://sqlalche.me/e/21/f405)"
+    )
 
 
 @pytest.mark.parametrize("case", [c for c in REQUESTS if c != "ok"])
