@@ -95,14 +95,6 @@ def get_article(slug: str) -> Article:
     return article
 
 
-def get_article_id(slug: str) -> int:
-    """The id of the article with this slug (without loading its body), or 404."""
-    article_id = db.session.scalar(select(Article.id).where(Article.slug == slug))
-    if article_id is None:
-        raise NotFound("article")
-    return article_id
-
-
 def _set_tags(article_id: int, names: list[str], replace: bool) -> None:
     if replace:
         db.session.execute(delete(article_tags).where(article_tags.c.article_id == article_id))
