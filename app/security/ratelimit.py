@@ -22,7 +22,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, current_app, g, request
 from flask_jwt_extended import decode_token
 from flask_limiter import Limit, Limiter
 from limits.storage import MemoryStorage
@@ -84,12 +84,23 @@ def rate_limit_key() -> str:
     return f"user:{subject}" if subject else client_ip_key()
 
 
+_EMAIL = "_ratelimit_login_email"  # the parsed login email, on flask.g for this request
+
+
 def submitted_email() -> str | None:
     """The login body's ``user.email``, trimmed and lower-cased; None if there is none.
 
     The body is read with ``cache=True``, so the route's parser reads the same bytes; a body
-    that is too large, malformed or too deep is left for the route to refuse.
+    that is too large, malformed or too deep is left for the route to refuse. Parsed once per
+    request: the exemption check and the key of each stacked limit all ask for it.
     """
+    if _EMAIL not in g:
+        setattr(g, _EMAIL, _parse_submitted_email())
+    email: str | None = getattr(g, _EMAIL)
+    return email
+
+
+def _parse_submitted_email() -> str | None:
     try:
         body = json.loads(request.get_data(cache=True) or b"null")
     except Exception:
