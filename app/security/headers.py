@@ -75,6 +75,11 @@ class SecureRequestTalisman(Talisman):
 
     _HSTS = "Strict-Transport-Security"
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Per view (endpoint): the rendered headers, and their names in lower case.
+        self._rendered: dict[str | None, tuple[list[tuple[str, str]], frozenset[str]]] = {}
+        super().__init__(*args, **kwargs)
+
     def _set_hsts_headers(self, headers: Any) -> None:
         if request.is_secure:
             super()._set_hsts_headers(headers)
@@ -82,17 +87,16 @@ class SecureRequestTalisman(Talisman):
     def _set_response_headers(self, response: Response) -> Response:
         if self.content_security_policy_nonce_in:
             return super()._set_response_headers(response)  # type: ignore[no-any-return]
-        cache: dict[str | None, list[tuple[str, str]]] = self.__dict__.setdefault("_rendered", {})
+        cache = self._rendered
         endpoint = request.endpoint
-        headers = cache.get(endpoint)
-        if headers is None:
+        if endpoint not in cache:
             rendered = Response()
             rendered.headers.clear()
             super()._set_response_headers(rendered)
-            headers = [(k, v) for k, v in rendered.headers.items() if k != self._HSTS]
-            cache[endpoint] = headers
-        present = {name.lower() for name, _ in response.headers}
-        if present.isdisjoint(name.lower() for name, _ in headers):
+            items = [(k, v) for k, v in rendered.headers.items() if k != self._HSTS]
+            cache[endpoint] = (items, frozenset(k.lower() for k, _ in items))
+        headers, names = cache[endpoint]
+        if names.isdisjoint(name.lower() for name, _ in response.headers):
             response.headers.extend(headers)  # appends: no scan per header
         else:
             response.headers.update(headers)  # a view set one of them: replace it
