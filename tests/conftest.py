@@ -253,6 +253,22 @@ def user(client: FlaskClient) -> dict[str, Any]:
     return register(client)
 
 
+# Named users for tests with several actors (``alice`` is the same account as ``user``).
+@pytest.fixture
+def alice(client: FlaskClient) -> dict[str, Any]:
+    return register(client, "alice")
+
+
+@pytest.fixture
+def bob(client: FlaskClient) -> dict[str, Any]:
+    return register(client, "bob")
+
+
+@pytest.fixture
+def carol(client: FlaskClient) -> dict[str, Any]:
+    return register(client, "carol")
+
+
 def pytest_report_header(config: pytest.Config) -> str:
     server = os.environ.get("TEST_DATABASE_URL", "")
     backend = "postgresql" if server.startswith(("postgres://", "postgresql")) else "sqlite"

@@ -71,21 +71,6 @@ def follow(client, token, username, method="POST"):
 
 
 @pytest.fixture
-def alice(client):
-    return register(client, "alice")
-
-
-@pytest.fixture
-def bob(client):
-    return register(client, "bob")
-
-
-@pytest.fixture
-def carol(client):
-    return register(client, "carol")
-
-
-@pytest.fixture
 def library(client, alice, bob, carol):
     """alice: a-dragons [dragons], a-cats [cats]; bob: b-dragons [dragons], b-cats [cats];
     carol favorited b-cats, then a-dragons; dave favorited a-cats, then a-dragons."""

@@ -45,11 +45,6 @@ def article(client, user):
     return create(client, user["token"], tagList=["dragons", "training"])
 
 
-@pytest.fixture
-def bob(client):
-    return register(client, "bob")
-
-
 # --- PUT /api/articles/:slug: changes ------------------------------------------------------------
 
 

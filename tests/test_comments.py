@@ -67,16 +67,6 @@ def comment_count(app, **filters):
 
 
 @pytest.fixture
-def alice(client):
-    return register(client, "alice")
-
-
-@pytest.fixture
-def bob(client):
-    return register(client, "bob")
-
-
-@pytest.fixture
 def slug(client, alice):
     return create_article(client, alice["token"])
 

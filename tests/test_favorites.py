@@ -39,11 +39,6 @@ def article(client, user):
     return response.get_json()["article"]
 
 
-@pytest.fixture
-def bob(client):
-    return register(client, "bob")
-
-
 # --- POST /api/articles/:slug/favorite -----------------------------------------------------------
 
 

@@ -40,16 +40,6 @@ def follow_rows(app):
         return db.session.scalar(select(func.count()).select_from(Follow))
 
 
-@pytest.fixture
-def alice(client):
-    return register(client, "alice")
-
-
-@pytest.fixture
-def bob(client):
-    return register(client, "bob")
-
-
 # --- GET /api/profiles/:username -----------------------------------------------------------------
 
 
