@@ -36,7 +36,6 @@ PRUNE_BATCH_SIZE = 1000  # rows per DELETE: short transactions, no long lock on 
 class SessionTokens:
     """The tokens handed to the client for one session."""
 
-    session_id: str
     access: str
     refresh: str
 
@@ -52,7 +51,6 @@ def _refresh_lifetime() -> timedelta:
 
 def _tokens(user_id: int, session_id: str, refresh_id: str, expires_at: datetime) -> SessionTokens:
     return SessionTokens(
-        session_id=session_id,
         access=issue_access_token(user_id, session_id),
         refresh=issue_refresh_token(user_id, session_id, refresh_id, expires_at),
     )
