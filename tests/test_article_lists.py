@@ -1,12 +1,10 @@
 """GET /api/articles: newest first, paged, filtered by tag, author and favoriter, without bodies."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import select
 
-from app.extensions import db
-from app.models import Article, User
+from tests.article_seed import seed, slugs
 from tests.conftest import auth_header, register
 
 URL = "/api/articles"
@@ -30,32 +28,6 @@ def listing(client, token=None, **params):
     response = client.get(URL, headers=headers, query_string=params)
     assert response.status_code == 200, response.data
     return response.get_json()
-
-
-def slugs(body):
-    return [article["slug"] for article in body["articles"]]
-
-
-def seed(app, username, count):
-    """``count`` articles by ``username``, one second apart, inserted directly (cheap); returns
-    their slugs newest first."""
-    base = datetime(2026, 1, 1, tzinfo=UTC)
-    with app.app_context():
-        author_id = db.session.scalar(select(User.id).where(User.username == username))
-        db.session.add_all(
-            Article(
-                slug=f"{username}-{n}",
-                title=f"{username} {n}",
-                description="seeded",
-                body="seeded body",
-                author_id=author_id,
-                created_at=base + timedelta(seconds=n),
-                updated_at=base + timedelta(seconds=n),
-            )
-            for n in range(count)
-        )
-        db.session.commit()
-    return [f"{username}-{n}" for n in reversed(range(count))]
 
 
 def favorite(client, token, slug):

@@ -1,12 +1,8 @@
 """GET /api/articles/feed: the caller's feed, articles by the authors the caller follows."""
 
-from datetime import UTC, datetime, timedelta
-
 import pytest
-from sqlalchemy import select
 
-from app.extensions import db
-from app.models import Article, User
+from tests.article_seed import seed, slugs
 from tests.conftest import auth_header, register
 
 URL = "/api/articles/feed"
@@ -26,38 +22,11 @@ def feed(client, token, **params):
     return response.get_json()
 
 
-def slugs(body):
-    return [article["slug"] for article in body["articles"]]
-
-
 def follow(client, token, username, method="POST"):
     response = client.open(
         f"/api/profiles/{username}/follow", method=method, headers=auth_header(token)
     )
     assert response.status_code == 200, response.data
-
-
-def seed(app, username, count):
-    """``count`` articles by ``username``, one second apart, inserted directly; slugs newest
-    first."""
-    base = datetime(2026, 1, 1, tzinfo=UTC)
-    with app.app_context():
-        author_id = db.session.scalar(select(User.id).where(User.username == username))
-        for n in range(count):
-            moment = base + timedelta(seconds=n)
-            db.session.add(
-                Article(
-                    slug=f"{username}-{n}",
-                    title=f"{username} {n}",
-                    description="seeded",
-                    body="seeded body",
-                    author_id=author_id,
-                    created_at=moment,
-                    updated_at=moment,
-                )
-            )
-        db.session.commit()
-    return [f"{username}-{n}" for n in reversed(range(count))]
 
 
 @pytest.fixture
