@@ -36,6 +36,13 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     APP_ENV=production \
     BIND=0.0.0.0:8000
 
+# pg_dump/pg_restore for `flask backup` (ops/backup_cron.sh), of the server's major version
+# (docker-compose.yml runs postgres:15; bookworm's client is 15).
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends postgresql-client-15 \
+    && rm -rf /var/lib/apt/lists/*
+
 RUN groupadd --system --gid 10001 conduit \
     && useradd --system --uid 10001 --gid conduit --no-create-home \
         --home-dir /nonexistent --shell /usr/sbin/nologin conduit
@@ -52,8 +59,9 @@ WORKDIR /app
 COPY config.py wsgi.py ./
 COPY app/ app/
 COPY migrations/ migrations/
-COPY ops/gunicorn.conf.py ops/gunicorn.conf.py
-RUN mkdir -p /app/instance && chown conduit:conduit /app/instance
+COPY ops/gunicorn.conf.py ops/backup_cron.sh ops/
+# instance/ (SQLite, local backups) and /backups (the compose "backup" service's volume).
+RUN mkdir -p /app/instance /backups && chown conduit:conduit /app/instance /backups
 
 # Numeric, so Kubernetes' runAsNonRoot can verify it without reading /etc/passwd.
 USER 10001:10001

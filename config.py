@@ -194,6 +194,20 @@ class Config:
         # client's to forge, so this must match the deployment exactly (docs/SECURITY.md).
         self.TRUSTED_PROXY_HOPS = _int(env, "TRUSTED_PROXY_HOPS", self.default_proxy_hops)
 
+        # Backups (`flask backup ...`, app/backups/): a local directory, or S3 when a bucket is set.
+        self.BACKUP_DIR = env.get("BACKUP_DIR", "").strip()  # empty: <instance>/backups
+        self.BACKUP_S3_BUCKET = env.get("BACKUP_S3_BUCKET", "").strip()
+        self.BACKUP_S3_PREFIX = env.get("BACKUP_S3_PREFIX", "").strip()
+        self.BACKUP_S3_ENDPOINT_URL = env.get("BACKUP_S3_ENDPOINT_URL", "").strip()
+        self.BACKUP_KEEP_DAILY = _int(env, "BACKUP_KEEP_DAILY", 7)
+        self.BACKUP_KEEP_WEEKLY = _int(env, "BACKUP_KEEP_WEEKLY", 4)
+        self.BACKUP_KEEP_MONTHLY = _int(env, "BACKUP_KEEP_MONTHLY", 12)
+        # Where pg_dump/pg_restore live when PATH's are not the server's major version.
+        self.BACKUP_PG_BIN_DIR = env.get("BACKUP_PG_BIN_DIR", "").strip()
+        # The database the restore connects to while it swaps the configured one.
+        maintenance_db = env.get("BACKUP_PG_MAINTENANCE_DB", "").strip()
+        self.BACKUP_PG_MAINTENANCE_DB = maintenance_db or "postgres"
+
         self.API_TITLE = "Conduit API"
         self.API_VERSION = "v2"
         self.OPENAPI_VERSION = "3.0.3"
@@ -254,6 +268,9 @@ class Config:
         for name in [*RATE_LIMIT_DEFAULTS, "RATELIMIT_DEFAULT"]:
             if getattr(self, name):  # only RATELIMIT_DEFAULT may be empty (no extra limit)
                 check_rate_limit(name, getattr(self, name))
+        for name in ("BACKUP_KEEP_DAILY", "BACKUP_KEEP_WEEKLY", "BACKUP_KEEP_MONTHLY"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must be 0 or more backups")
         if self.JWT_ACCESS_TOKEN_EXPIRES.total_seconds() <= 0:
             raise ConfigError("JWT_ACCESS_TOKEN_EXPIRES must be a positive number of seconds")
         if self.JWT_REFRESH_TOKEN_EXPIRES.total_seconds() <= 0:

@@ -45,6 +45,7 @@ def _announce(app: Flask, config: Config) -> None:
 def register_extensions(app: Flask) -> None:
     from app.database import configure_database
     from app.extensions import api, db, jwt, migrate
+    from app.schema import MIGRATIONS_DIR
     from app.security.headers import register_cors, register_security_headers
     from app.security.passwords import warm_up
     from app.security.ratelimit import init_rate_limiting
@@ -53,7 +54,7 @@ def register_extensions(app: Flask) -> None:
     _ensure_instance_folder(app)
     db.init_app(app)
     configure_database(app)
-    migrate.init_app(app, db, directory=_migrations_dir())
+    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
     jwt.init_app(app)
     register_token_callbacks(app)
     with app.app_context():
@@ -102,12 +103,6 @@ def register_commands(app: Flask) -> None:
     from app.cli import register_commands as register
 
     register(app)
-
-
-def _migrations_dir() -> str:
-    from pathlib import Path
-
-    return str(Path(__file__).resolve().parent.parent / "migrations")
 
 
 def _ensure_instance_folder(app: Flask) -> None:

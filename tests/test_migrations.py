@@ -22,7 +22,8 @@ from sqlalchemy.engine import make_url
 from config import normalise_database_url
 
 ROOT = Path(__file__).resolve().parent.parent
-KEPT_ENV = {"PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT"}
+# What a command started by a test inherits; COVERAGE_PROCESS_CONFIG lets coverage measure it.
+KEPT_ENV = {"PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT", "COVERAGE_PROCESS_CONFIG"}
 NO_DRIFT = "No new upgrade operations detected"
 
 

@@ -22,9 +22,11 @@ def config_check() -> None:
 
 
 def register_commands(app: Flask) -> None:
+    from app.cli.backup import backup_group
     from app.cli.seed import seed_command
     from app.cli.sessions import sessions_group
 
     app.cli.add_command(config_check)
+    app.cli.add_command(backup_group)
     app.cli.add_command(seed_command)
     app.cli.add_command(sessions_group)

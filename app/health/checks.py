@@ -8,19 +8,16 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import redis
-from alembic.script import ScriptDirectory
 from flask import Flask, current_app
 from sqlalchemy import text
 
 from app.extensions import db
+from app.schema import migration_head
 
 log = logging.getLogger(__name__)
-MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 
 # Database checks run in a worker thread so the probe answers by its deadline even when the
 # database hangs. A check that times out is abandoned with its executor, so one stuck
@@ -67,16 +64,6 @@ def _select_one() -> None:
 def _schema_revision() -> str | None:
     row = db.session.execute(text("SELECT version_num FROM alembic_version")).first()
     return row[0] if row else None
-
-
-@lru_cache(maxsize=1)
-def migration_head() -> str | None:
-    """The newest migration in ``migrations/`` (read once per process)."""
-    from alembic.config import Config
-
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    return ScriptDirectory.from_config(config).get_current_head()
 
 
 def check_database(with_schema: bool = False) -> CheckResult:
