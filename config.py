@@ -10,8 +10,12 @@ from __future__ import annotations
 import logging
 import os
 import re
+import tomllib
 from collections.abc import Mapping
 from datetime import timedelta
+from functools import cache
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 from typing import Any
 
 from limits import parse_many
@@ -52,6 +56,26 @@ MIN_SECRET_BYTES = 32
 # Flask-CORS compiles an entry with regex characters ("*", "[", "$"...) into a prefix-matched
 # regex, so "https://*.example.com" would also admit "https://xexample.com.evil.net".
 _ORIGIN = re.compile(r"https?://[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*(?::[0-9]{1,5})?")
+
+
+# Test and benchmark settings only: argon2id at its cheapest, so that suites stay fast. The
+# production parameters are tested on their own (tests/test_auth_register.py).
+CHEAP_PASSWORD_HASHING = {
+    "PASSWORD_HASH_TIME_COST": "1",
+    "PASSWORD_HASH_MEMORY_COST": "1024",
+    "PASSWORD_HASH_PARALLELISM": "1",
+}
+
+
+@cache
+def project_version() -> str:
+    """The version written once, in pyproject.toml (through the installed metadata if the
+    project was installed as a package)."""
+    try:
+        return version("conduit-api")
+    except PackageNotFoundError:
+        with (Path(__file__).resolve().parent / "pyproject.toml").open("rb") as stream:
+            return str(tomllib.load(stream)["project"]["version"])
 
 
 class ConfigError(RuntimeError):
@@ -130,7 +154,7 @@ class Config:
     def __init__(self, environ: Mapping[str, str] | None = None) -> None:
         env = os.environ if environ is None else environ
         self.APP_ENV = self.ENV_NAME
-        self.APP_VERSION = env.get("APP_VERSION", "")
+        self.APP_VERSION = env.get("APP_VERSION", "").strip() or project_version()
 
         self.SECRET_KEY = env.get("SECRET_KEY", DEV_SECRET_KEY if self.uses_dev_secrets else "")
         self.JWT_SECRET_KEY = env.get(
@@ -151,6 +175,7 @@ class Config:
         self.JWT_ERROR_MESSAGE_KEY = "message"
         self.JWT_COOKIE_CSRF_PROTECT = False  # tokens travel in headers only: no csrf claim
 
+        self.database_url_given = bool((env.get("DATABASE_URL") or "").strip())
         self.SQLALCHEMY_DATABASE_URI = normalise_database_url(
             env.get("DATABASE_URL") or self.DEFAULT_DATABASE_URL
         )
@@ -171,14 +196,17 @@ class Config:
         self.PASSWORD_HASH_PARALLELISM = _int(env, "PASSWORD_HASH_PARALLELISM", 4)
 
         self.RATELIMIT_ENABLED = _bool(env.get("RATELIMIT_ENABLED"), self.default_ratelimit)
-        self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
+        # Redis behind FailoverStorage (app/security/ratelimit_storage.py), else this process.
+        self.RATELIMIT_STORAGE_URI = (
+            f"failover+{self.REDIS_URL}" if self.REDIS_URL else "memory://"
+        )
         self.RATELIMIT_STORAGE_OPTIONS = {
             "socket_timeout": self.REDIS_SOCKET_TIMEOUT,
             "socket_connect_timeout": self.REDIS_SOCKET_TIMEOUT,
         }
         self.RATELIMIT_STRATEGY = "sliding-window-counter"
         self.RATELIMIT_HEADERS_ENABLED = True
-        # Off: the storage fails over to memory itself (app/security/ratelimit_storage.py).
+        # Off: the storage fails over to memory itself (failover+redis://, above).
         # Flask-Limiter's fallback would also flip on any key-function error and log tracebacks.
         self.RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = False
         self.RATELIMIT_SWALLOW_ERRORS = True  # last resort: an unexpected error fails open
@@ -296,10 +324,8 @@ class TestingConfig(Config):
         env = dict(os.environ if environ is None else environ)
         # Tests never touch the developer's database: only TEST_DATABASE_URL is honoured.
         env["DATABASE_URL"] = env.get("TEST_DATABASE_URL", "")
-        # Cheap hashing keeps the suite fast; production strength is tested separately.
-        env.setdefault("PASSWORD_HASH_TIME_COST", "1")
-        env.setdefault("PASSWORD_HASH_MEMORY_COST", "1024")
-        env.setdefault("PASSWORD_HASH_PARALLELISM", "1")
+        for name, value in CHEAP_PASSWORD_HASHING.items():
+            env.setdefault(name, value)
         super().__init__(env)
 
 
@@ -313,6 +339,8 @@ class ProductionConfig(Config):
 
     def validate(self) -> None:
         super().validate()
+        if not self.database_url_given:
+            raise ConfigError("DATABASE_URL is not set; production needs its database named")
         for name in ("SECRET_KEY", "JWT_SECRET_KEY"):
             value: str = getattr(self, name)
             if not value:

@@ -1,33 +1,49 @@
-"""Application factory: ``create_app()`` builds a configured Flask app in small steps."""
+"""Application factory: ``create_app()`` builds a configured Flask app in small steps.
+
+Nothing in the package imports this module: it is the top, and it imports the rest.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
 
 from flask import Flask
 
+from app.api import blp as api_blueprint
+from app.auth import blp as auth_blueprint
+from app.cli import register_commands
+from app.database import configure_database
+from app.docs import register_docs
+from app.errors import register_error_handlers
+from app.extensions import db, jwt, migrate
+from app.health import bp as health_blueprint
+from app.logs import configure_logging
+from app.openapi import create_api
+from app.pipeline import register_request_pipeline
+from app.schema import MIGRATIONS_DIR
+from app.security.passwords import warm_up
+from app.security.tokens import register_token_callbacks
 from config import Config, get_config
-
-__version__ = "0.1.0"
 
 log = logging.getLogger(__name__)
 
 
-def create_app(config_name: str | None = None) -> Flask:
-    """Build the app for ``config_name`` (else ``APP_ENV``); raises ``ConfigError`` if unsafe."""
-    config = get_config(config_name)
+def create_app(config: Config | str | None = None) -> Flask:
+    """Build the app from ``config``: a ``Config`` object (``get_config(name, environ=...)``),
+    a config name, or None for ``APP_ENV``. Raises ``ConfigError`` if the settings are unsafe."""
+    if not isinstance(config, Config):
+        config = get_config(config)
     app = Flask(__name__, instance_relative_config=True, static_folder=None)
     app.config.from_object(config)
     app.json.sort_keys = False  # keep fields in the order the contract lists them
-
-    from app.logs import configure_logging
 
     configure_logging(app)
     _announce(app, config)
     register_extensions(app)
     register_blueprints(app)
     register_error_handlers(app)
-    register_request_hooks(app)
+    register_request_pipeline(app)
     register_commands(app)
     return app
 
@@ -43,15 +59,9 @@ def _announce(app: Flask, config: Config) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from app.database import configure_database
-    from app.extensions import api, db, jwt, migrate
-    from app.schema import MIGRATIONS_DIR
-    from app.security.headers import register_cors, register_security_headers
-    from app.security.passwords import warm_up
-    from app.security.ratelimit import init_rate_limiting
-    from app.security.tokens import register_token_callbacks
-
-    _ensure_instance_folder(app)
+    """The database, migrations and tokens; the request-path extensions (rate limits, CORS,
+    security headers) are part of ``register_request_pipeline``."""
+    os.makedirs(app.instance_path, exist_ok=True)  # SQLite's default home
     db.init_app(app)
     configure_database(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
@@ -59,53 +69,10 @@ def register_extensions(app: Flask) -> None:
     register_token_callbacks(app)
     with app.app_context():
         warm_up()
-    init_rate_limiting(app)  # this app's own limiter and its per-class limits
-    register_cors(app)
-    register_security_headers(app)
-    api.init_app(app)
-    api.spec.components.security_scheme(
-        "Token",
-        {
-            "type": "apiKey",
-            "in": "header",
-            "name": "Authorization",
-            "description": "`Token <jwt>` (or `Bearer <jwt>`)",
-        },
-    )
 
 
 def register_blueprints(app: Flask) -> None:
-    from app.api import blp as api_blp
-    from app.auth import blp as auth_blp
-    from app.docs import register_docs
-    from app.extensions import api
-    from app.health import bp as health_bp
-
-    api.register_blueprint(auth_blp)
-    api.register_blueprint(api_blp)
-    api.register_blueprint(health_bp)
-    register_docs(app)
-
-
-def register_error_handlers(app: Flask) -> None:
-    from app.errors import register_error_handlers as register
-
-    register(app)
-
-
-def register_request_hooks(app: Flask) -> None:
-    from app.middleware import register_request_hooks as register
-
-    register(app)
-
-
-def register_commands(app: Flask) -> None:
-    from app.cli import register_commands as register
-
-    register(app)
-
-
-def _ensure_instance_folder(app: Flask) -> None:
-    import os
-
-    os.makedirs(app.instance_path, exist_ok=True)
+    api = create_api(app)
+    for blueprint in (auth_blueprint, api_blueprint, health_blueprint):
+        api.register_blueprint(blueprint)
+    register_docs(app, api)

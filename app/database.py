@@ -1,4 +1,5 @@
-"""How the app uses its database: SQLite pragmas, and how each request's session ends."""
+"""How the app uses its database: SQLite pragmas, reads in autocommit, and how each request's
+session ends."""
 
 from __future__ import annotations
 
@@ -6,23 +7,20 @@ import logging
 from typing import Any
 
 from flask import Flask, has_request_context, request
-from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import event
 
 from app.extensions import db
+from app.methods import READ_METHODS
 
 log = logging.getLogger(__name__)
 
-# Methods whose handlers only read (the read side never writes on them; see app/api/queries.py).
-READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _AUTOCOMMIT = "autocommit_for_reads"
 
 
 def configure_database(app: Flask) -> None:
-    """Bind the per-connection and per-request behaviour to ``app``'s engine and session."""
+    """Bind the per-connection behaviour to ``app``'s engine (its teardown is in the pipeline)."""
     _configure_sqlite(app)
     _autocommit_read_only_requests(app)
-    _guard_session_teardown(app)
 
 
 def _configure_sqlite(app: Flask) -> None:
@@ -59,7 +57,7 @@ def _autocommit_read_only_requests(app: Flask) -> None:
 
     @event.listens_for(engine, "checkout")
     def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
-        if has_request_context() and request.method in READ_ONLY_METHODS:
+        if has_request_context() and request.method in READ_METHODS:
             dialect.set_isolation_level(dbapi_connection, "AUTOCOMMIT")
             record.info[_AUTOCOMMIT] = True
 
@@ -69,19 +67,13 @@ def _autocommit_read_only_requests(app: Flask) -> None:
             dialect.reset_isolation_level(dbapi_connection)
 
 
-def _guard_session_teardown(app: Flask) -> None:
-    """Flask-SQLAlchemy's end-of-request ``session.remove()`` can raise when the database has
-    just dropped the connection; it runs outside every error handler, so it would become a bare
-    HTML 500. Log it instead: the response is already decided."""
-    funcs = app.teardown_appcontext_funcs
-    for index, func in enumerate(funcs):
-        if getattr(func, "__func__", None) is SQLAlchemy._teardown_session:
-            original = func
-
-            def guarded(exc: BaseException | None, _original: Any = original) -> None:
-                try:
-                    _original(exc)
-                except Exception:
-                    log.warning("closing the database session failed", exc_info=True)
-
-            funcs[index] = guarded
+def close_database_session(_error: BaseException | None) -> None:
+    """End the request's session, as Flask-SQLAlchemy's own teardown would, but without letting
+    a connection the database has just dropped raise here: teardown runs outside every error
+    handler, so that would become a bare HTML 500 for a request already answered. Registered
+    after Flask-SQLAlchemy's teardown, so it runs before it (Flask runs teardowns in reverse),
+    and Flask-SQLAlchemy then finds the session already removed."""
+    try:
+        db.session.remove()
+    except Exception:
+        log.warning("closing the database session failed", exc_info=True)

@@ -14,6 +14,8 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 
+from app.extensions import db
+
 log = logging.getLogger(__name__)
 
 
@@ -149,8 +151,6 @@ def handle_unexpected_error(error: BaseException) -> Response:
 
 
 def _rollback_quietly() -> None:
-    from app.extensions import db
-
     try:
         db.session.rollback()
     except Exception:  # the connection may be dead already; the error is logged by the caller

@@ -1,6 +1,10 @@
-"""Unbound extension singletons; ``create_app`` binds them to an app in ``register_extensions``.
+"""The extensions, unbound: ``create_app`` binds them to each app it builds.
 
-The rate limiter is not one of them: each app builds its own (``app/security/ratelimit.py``).
+Only third-party objects live here, so every layer of the app may import this module. Flask-
+Limiter, Flask-Talisman and the OpenAPI ``Api`` are built per app instead (``app/pipeline.py``,
+``app/openapi.py``): they keep their settings on the instance, and the tests build apps with
+different settings in one process. ``talisman`` here only provides the per-view decorator
+(``@talisman(content_security_policy=...)``), which tags the view and reads no settings.
 """
 
 from __future__ import annotations
@@ -12,8 +16,6 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_talisman import Talisman
 from sqlalchemy.orm import DeclarativeBase
 
-from app.openapi import Api
-
 
 class Base(DeclarativeBase):
     """Declarative base for every model (SQLAlchemy 2.0 typed style)."""
@@ -23,5 +25,4 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 jwt = JWTManager()
 cors = CORS()
-talisman = Talisman()  # only its @talisman(...) view decorator; apps get their own instance
-api = Api()
+talisman = Talisman()

@@ -8,8 +8,10 @@ import re
 import sys
 from typing import Any
 
-from flask import Flask, g, has_request_context
+from flask import Flask
 from pythonjsonlogger.json import JsonFormatter
+
+from app.request_id import current_request_id
 
 HANDLER_NAME = "app"
 REDACTED = "[REDACTED]"
@@ -109,7 +111,7 @@ def _install_request_id_factory() -> None:
 
     def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
         record = previous(*args, **kwargs)
-        record.request_id = g.get("request_id", "-") if has_request_context() else "-"
+        record.request_id = current_request_id()
         return record
 
     factory.adds_request_id = True  # type: ignore[attr-defined]

@@ -1,11 +1,13 @@
-"""flask-smorest wiring: the Api object and the Blueprint class every API blueprint uses.
+"""flask-smorest wiring: each app's ``Api`` (the OpenAPI document) and the Blueprint class every
+API blueprint uses.
 
-Errors are formatted only in ``app/errors.py``, so smorest's own catch-all handler is not installed,
+Errors are formatted only in ``app/errors.py`` (smorest's HTTP error handler hands over to it),
 and request bodies are parsed by ``app.validation.RequestParser``.
 
 Every error response in the document has the ``ErrorEnvelope`` schema: ``Blueprint.alt_response``
-gives it to any 4xx/5xx response declared without a schema, ``Blueprint.documents_errors(...)``
-declares several standard ones at once, and every JSON body also documents the 400 it can cause.
+gives it to any 4xx/5xx response declared without a schema, and every JSON body also documents
+the 400 it can cause. ``Blueprint.requires_token()`` and ``optional_token()`` check the token and
+document it (security requirement and 401) in one decorator, so the two cannot drift apart.
 """
 
 from __future__ import annotations
@@ -15,25 +17,29 @@ from typing import Any, TypeVar
 
 import flask_smorest
 import marshmallow as ma
+from flask import Flask, Response
+from flask_jwt_extended import jwt_required
+from werkzeug.exceptions import HTTPException
 
+from app.errors import handle_http_exception
 from app.validation import RequestParser
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-# The contract's error statuses, with the description used when a route declares no other.
-ERROR_DESCRIPTIONS: dict[int, str] = {
-    400: "Malformed JSON body",
-    401: "Missing, invalid or expired token",
-    403: "Not the owner of the resource",
-    404: "No such resource",
-    409: "Already taken",
-    422: "Validation failed",
-}
-
+MALFORMED_BODY = "Malformed JSON body"
+# Descriptions of the 401 that a token check documents (not secrets).
+TOKEN_REFUSED = "Missing, invalid or expired token, or an ended session"  # noqa: S105
+OPTIONAL_TOKEN_REFUSED = "Invalid or expired token, or an ended session (none is fine)"  # noqa: S105
 
 # OpenAPI security requirements: a token is required, or optional (anonymous callers allowed).
 TOKEN_AUTH: list[dict[str, list[str]]] = [{"Token": []}]
 OPTIONAL_TOKEN_AUTH: list[dict[str, list[str]]] = [{}, {"Token": []}]
+TOKEN_SCHEME = {
+    "type": "apiKey",
+    "in": "header",
+    "name": "Authorization",
+    "description": "`Token <jwt>` (or `Bearer <jwt>`)",
+}
 
 
 class ErrorEnvelope(ma.Schema):
@@ -55,18 +61,27 @@ def _is_error_status(status_code: Any) -> bool:
 
 
 class Api(flask_smorest.Api):
-    """The OpenAPI document generator, minus smorest's error formatting."""
+    """The OpenAPI document generator; its error responses are the contract's, not smorest's."""
 
     ERROR_SCHEMA = ErrorEnvelope
 
-    def _register_error_handlers(self) -> None:
-        # app/errors.py owns every error response; smorest's {"code","status"} shape is not ours.
-        return None
+    def handle_http_exception(self, error: HTTPException) -> Response:
+        """smorest registers this for every HTTP error; app/errors.py writes the answer, in
+        the contract's ``{"errors": ...}`` shape instead of smorest's ``{"code", "status"}``."""
+        return handle_http_exception(error)
+
+
+def create_api(app: Flask) -> Api:
+    """This app's own ``Api``: smorest keeps the document on the instance, so one shared by
+    every ``create_app()`` would collect every app's routes."""
+    api = Api(app)
+    api.spec.components.security_scheme("Token", TOKEN_SCHEME)
+    return api
 
 
 class Blueprint(flask_smorest.Blueprint):
-    """A smorest blueprint that parses bodies with our parser, raises our validation error and
-    documents every error response with ``ErrorEnvelope``."""
+    """A smorest blueprint that parses bodies with our parser, raises our validation error,
+    documents every error response with ``ErrorEnvelope``, and checks tokens."""
 
     ARGUMENTS_PARSER = RequestParser()
 
@@ -78,33 +93,38 @@ class Blueprint(flask_smorest.Blueprint):
             schema = ErrorEnvelope
         return super().alt_response(status_code, response, schema=schema, **kwargs)
 
-    def documents_errors(self, *status_codes: int) -> Callable[[F], F]:
-        """Document error responses with their standard descriptions and ``ErrorEnvelope``:
-        ``@blp.documents_errors(401, 403, 404, 422)``. For a specific description use
-        ``@blp.alt_response(404, description="No such article")`` instead."""
-        unknown = sorted(set(status_codes) - ERROR_DESCRIPTIONS.keys())
-        if unknown:
-            raise ValueError(f"no standard description for status {unknown}; use alt_response")
-        decorators = [
-            self.alt_response(code, schema=ErrorEnvelope, description=ERROR_DESCRIPTIONS[code])
-            for code in status_codes
-        ]
-
-        def decorator(func: F) -> F:
-            for document in decorators:
-                func = document(func)
-            return func
-
-        return decorator
-
     def arguments(self, schema: Any, *, location: str = "json", **kwargs: Any) -> Callable[[F], F]:
         """smorest's ``arguments``; a JSON body also documents the 400 for malformed JSON."""
         parse = super().arguments(schema, location=location, **kwargs)
         if location != "json":
             return parse
-        malformed = self.alt_response(400, description=ERROR_DESCRIPTIONS[400])
+        malformed = self.alt_response(400, description=MALFORMED_BODY)
 
         def decorator(func: F) -> F:
             return malformed(parse(func))
+
+        return decorator
+
+    def requires_token(
+        self, *, refresh: bool = False, description: str = TOKEN_REFUSED
+    ) -> Callable[[F], F]:
+        """The view needs a valid access token (``refresh=True``: a refresh token): checked
+        before anything else, declared as the ``Token`` security requirement, 401 documented.
+        Put it right under ``@blp.route``."""
+        return self._token(jwt_required(refresh=refresh), TOKEN_AUTH, description)
+
+    def optional_token(self, *, description: str = OPTIONAL_TOKEN_REFUSED) -> Callable[[F], F]:
+        """The view serves anonymous callers too; a token that is sent must be valid (else
+        401), and the view then knows its user. Put it right under ``@blp.route``."""
+        return self._token(jwt_required(optional=True), OPTIONAL_TOKEN_AUTH, description)
+
+    def _token(
+        self, check: Callable[[F], F], security: list[dict[str, list[str]]], description: str
+    ) -> Callable[[F], F]:
+        document = self.alt_response(401, description=description)
+        declare = self.doc(security=security)
+
+        def decorator(func: F) -> F:
+            return declare(document(check(func)))
 
         return decorator

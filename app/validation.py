@@ -27,6 +27,17 @@ class RequestSchema(ma.Schema):
     error_messages = {"type": "must be a JSON object"}
 
 
+def envelope(schema: type[ma.Schema], **kwargs: Any) -> ma.fields.Nested:
+    """The resource wrapper (``{"user": {...}}``, ``{"article": ...}``); missing or null means
+    "can't be blank"."""
+    return ma.fields.Nested(
+        schema,
+        required=True,
+        error_messages={"required": BLANK, "null": BLANK, "type": "must be an object"},
+        **kwargs,
+    )
+
+
 def _reject_nul(value: str) -> None:
     if "\x00" in value:
         raise ma.ValidationError("must not contain NUL bytes")

@@ -25,7 +25,7 @@ from sqlalchemy.engine import make_url
 from app import create_app
 from app.extensions import db
 from app.logs import HANDLER_NAME
-from config import RATE_LIMIT_DEFAULTS, normalise_database_url
+from config import RATE_LIMIT_DEFAULTS, get_config, normalise_database_url
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
@@ -57,20 +57,25 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     required = os.environ.get("REQUIRE_DATABASE", "")
     if required and not url.startswith(required):
         pytest.fail(f"REQUIRE_DATABASE={required} but the test database is {url.split(':')[0]}")
-    previous = os.environ.get("TEST_DATABASE_URL")
-    os.environ["TEST_DATABASE_URL"] = url  # every app the tests build uses this database
     yield url
-    if previous is None:
-        os.environ.pop("TEST_DATABASE_URL", None)
-    else:
-        os.environ["TEST_DATABASE_URL"] = previous
     if drop:
         drop()
 
 
+def app_environ(database_url: str, **env: str) -> dict[str, str]:
+    """The environment a test's app is built from (never written to ``os.environ``): the
+    process's own, the test database for every config (testing reads TEST_DATABASE_URL, the
+    others DATABASE_URL), and ``env`` on top."""
+    return {**os.environ, "TEST_DATABASE_URL": database_url, "DATABASE_URL": database_url, **env}
+
+
+def build_app(database_url: str, config_name: str = "testing", **env: str) -> Flask:
+    return create_app(get_config(config_name, environ=app_environ(database_url, **env)))
+
+
 @pytest.fixture(scope="session")
 def app(database_url: str) -> Iterator[Flask]:
-    application = create_app("testing")
+    application = build_app(database_url)
     with application.app_context():
         upgrade()  # the real migrations build the schema, on SQLite and on PostgreSQL
     yield application
@@ -122,15 +127,13 @@ def _clean_database(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 @pytest.fixture
-def make_app(monkeypatch: pytest.MonkeyPatch, app: Flask) -> Iterator[Callable[..., Flask]]:
+def make_app(app: Flask, database_url: str) -> Iterator[Callable[..., Flask]]:
     """Build another app on the test database with extra environment, e.g. a production one;
     every app's connection pool is closed after the test."""
     built: list[Flask] = []
 
     def build(config_name: str = "testing", **env: str) -> Flask:
-        for key, value in env.items():
-            monkeypatch.setenv(key, value)
-        application = create_app(config_name)
+        application = build_app(database_url, config_name, **env)
         built.append(application)
         return application
 

@@ -47,7 +47,7 @@ def test_the_counter_follows_deletes_that_cascade_from_a_user(app, client):
     assert client.get("/api/articles").get_json()["articlesCount"] == 1
 
 
-def test_a_missing_counter_row_is_recounted_and_put_back(app, client):
+def test_a_missing_counter_row_is_counted_around_without_writing(app, client):
     token = register(client)["token"]
     create(client, token, "One")
     create(client, token, "Two")
@@ -56,7 +56,35 @@ def test_a_missing_counter_row_is_recounted_and_put_back(app, client):
         db.session.commit()
 
     assert client.get("/api/articles").get_json()["articlesCount"] == 2
+    assert counter_and_rows(app) == (None, 2)  # a GET never writes
+
+
+def test_counters_repair_puts_a_missing_row_back(app, client):
+    token = register(client)["token"]
+    create(client, token, "One")
+    create(client, token, "Two")
+    with app.app_context():
+        db.session.execute(text("DELETE FROM counters"))
+        db.session.commit()
+
+    result = app.test_cli_runner().invoke(args=["counters", "repair"])
+
+    assert result.exit_code == 0, result.output
+    assert result.output == "articles counter: 2 (was missing)\n"
     assert counter_and_rows(app) == (2, 2)
+
+
+def test_counters_repair_corrects_a_value_changed_by_hand(app, client):
+    create(client, register(client)["token"], "One")
+    with app.app_context():
+        db.session.execute(text("UPDATE counters SET value = 40 WHERE name = 'articles'"))
+        db.session.commit()
+
+    result = app.test_cli_runner().invoke(args=["counters", "repair"])
+
+    assert result.output == "articles counter: 1 (was 40)\n"
+    assert counter_and_rows(app) == (1, 1)
+    assert client.get("/api/articles").get_json()["articlesCount"] == 1
 
 
 def test_filtered_lists_still_count_their_matches(app, client):

@@ -77,7 +77,7 @@ def test_articles_with_identical_timestamps_are_ordered_by_id_newest_first(
     client, alice, monkeypatch
 ):
     moment = datetime(2026, 11, 25, 10, 0, 0, tzinfo=UTC)
-    monkeypatch.setattr("app.api.service.utcnow", lambda: moment)
+    monkeypatch.setattr("app.api.write.utcnow", lambda: moment)
     created = [create(client, alice["token"], f"same moment {n}") for n in range(4)]
 
     body = listing(client)

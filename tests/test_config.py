@@ -48,8 +48,12 @@ def good_secrets() -> dict[str, str]:
     return {"SECRET_KEY": secrets.token_urlsafe(32), "JWT_SECRET_KEY": secrets.token_urlsafe(32)}
 
 
+PRODUCTION_DATABASE = "postgresql://conduit@db.internal:5432/conduit"
+
+
 def production(**env: str) -> dict[str, str]:
-    return {**good_secrets(), **env}
+    """A complete production environment: random secrets and a database named."""
+    return {**good_secrets(), "DATABASE_URL": PRODUCTION_DATABASE, **env}
 
 
 # Choosing the environment ------------------------------------------------------------------------
@@ -282,6 +286,23 @@ def test_production_accepts_random_secrets_of_exactly_32_bytes():
 def test_production_refuses_wildcard_cors_origins(origins):
     with pytest.raises(ConfigError, match="CORS_ORIGINS"):
         get_config(environ=production(APP_ENV="production", CORS_ORIGINS=origins))
+
+
+@pytest.mark.parametrize("value", [None, "", "   "])
+def test_production_refuses_to_start_without_database_url(value):
+    environ = production(APP_ENV="production")
+    del environ["DATABASE_URL"]
+    if value is not None:
+        environ["DATABASE_URL"] = value
+
+    with pytest.raises(ConfigError, match=r"^DATABASE_URL is not set"):
+        get_config(environ=environ)
+
+
+def test_development_still_defaults_to_sqlite_in_the_instance_folder():
+    config = get_config("development", environ={})
+
+    assert config.SQLALCHEMY_DATABASE_URI == "sqlite:///conduit.db"
 
 
 def test_production_allows_no_cross_origin_callers_by_default():

@@ -12,7 +12,7 @@ import pytest
 from flask import Flask
 from openapi_spec_validator import validate
 
-from app.openapi import Api, Blueprint
+from app.openapi import TOKEN_REFUSED, Api, Blueprint
 
 SPEC_URL = "/api/openapi.json"
 DOCS_URL = "/api/docs"
@@ -236,36 +236,59 @@ def _document_of(blueprint: Blueprint) -> dict:
     return api.spec.to_dict()
 
 
-def test_documents_errors_declares_each_status_with_the_error_envelope():
+def _probe_operation(decorate) -> dict:
     blp = Blueprint("probe", __name__)
 
-    @blp.route("/things/<slug>", methods=["DELETE"])
-    @blp.response(204)
-    @blp.documents_errors(401, 403, 404)
-    def delete_thing(slug):
+    @blp.route("/things", methods=["GET"])
+    @decorate(blp)
+    @blp.response(200)
+    def things():
         return None
 
-    responses = _document_of(blp)["paths"]["/things/{slug}"]["delete"]["responses"]
-    assert {code: responses[code] for code in ("401", "403", "404")} == {
-        "401": {
-            "description": "Missing, invalid or expired token",
-            "content": {"application/json": {"schema": ERROR_ENVELOPE}},
-        },
-        "403": {
-            "description": "Not the owner of the resource",
-            "content": {"application/json": {"schema": ERROR_ENVELOPE}},
-        },
-        "404": {
-            "description": "No such resource",
-            "content": {"application/json": {"schema": ERROR_ENVELOPE}},
-        },
+    return _document_of(blp)["paths"]["/things"]["get"]
+
+
+def test_requires_token_declares_the_token_and_documents_the_401():
+    operation = _probe_operation(lambda blp: blp.requires_token())
+
+    assert operation["security"] == [{"Token": []}]
+    assert operation["responses"]["401"] == {
+        "description": TOKEN_REFUSED,
+        "content": {"application/json": {"schema": ERROR_ENVELOPE}},
     }
 
 
-def test_documents_errors_refuses_a_status_without_a_standard_description():
-    blp = Blueprint("probe", __name__)
-    with pytest.raises(ValueError, match="418"):
-        blp.documents_errors(404, 418)
+def test_requires_token_takes_the_401_description_of_its_route():
+    operation = _probe_operation(lambda blp: blp.requires_token(description="Spent token"))
+
+    assert operation["responses"]["401"]["description"] == "Spent token"
+
+
+def test_optional_token_declares_anonymous_or_token_and_documents_the_401():
+    operation = _probe_operation(lambda blp: blp.optional_token())
+
+    assert operation["security"] == [{}, {"Token": []}]
+    assert operation["responses"]["401"]["content"] == {
+        "application/json": {"schema": ERROR_ENVELOPE}
+    }
+
+
+def test_operations_that_accept_a_token_document_its_401(app, client, spec):
+    """A bad token is refused wherever a token is read, also where none is required."""
+    rejected = set()
+    for rule, path, method in routes(app):
+        response = client.open(
+            example_url(rule), method=method.upper(), headers={"Authorization": "Token bad"}
+        )
+        if response.status_code == 401:
+            rejected.add((path, method))
+    assert ("/api/articles", "get") in rejected  # an optional-token route refuses a bad one
+    undocumented = {
+        (path, method)
+        for path, method in rejected
+        if "401" not in spec["paths"][path][method]["responses"]
+    }
+    assert undocumented == set()
 
 
 def test_alt_response_keeps_an_explicit_schema_for_an_error_status():

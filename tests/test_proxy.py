@@ -170,7 +170,8 @@ def test_bearer_tokens_and_request_ids_work_behind_the_proxy(build, caplog):
     ("config_name", "expected"), [("production", 1), ("development", 0), ("testing", 0)]
 )
 def test_default_hops_per_configuration(config_name, expected):
-    config = get_config(config_name, environ={"SECRET_KEY": "s" * 40, "JWT_SECRET_KEY": "j" * 40})
+    environ = {"SECRET_KEY": "s" * 40, "JWT_SECRET_KEY": "j" * 40, "DATABASE_URL": "sqlite://"}
+    config = get_config(config_name, environ=environ)
     assert expected == config.TRUSTED_PROXY_HOPS
 
 

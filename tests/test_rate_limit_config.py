@@ -74,11 +74,15 @@ def test_counters_use_the_sliding_window_counter_with_headers():
     assert config.RATELIMIT_HEADERS_ENABLED is True
 
 
+def test_redis_counts_through_the_failover_storage():
+    config = get_config(environ={"REDIS_URL": "redis://cache:6379/0"})
+    assert config.RATELIMIT_STORAGE_URI == "failover+redis://cache:6379/0"
+
+
 def test_redis_waits_are_bounded_by_the_socket_timeout():
     config = get_config(
         environ={"REDIS_URL": "redis://cache:6379/0", "REDIS_SOCKET_TIMEOUT": "0.3"}
     )
-    assert config.RATELIMIT_STORAGE_URI == "redis://cache:6379/0"
     assert config.RATELIMIT_STORAGE_OPTIONS == {
         "socket_timeout": 0.3,
         "socket_connect_timeout": 0.3,

@@ -127,7 +127,7 @@ def loud(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
 
 
 def storage_of(app: Flask) -> FailoverStorage:
-    storage = get_limiter(app)._storage
+    storage = get_limiter(app).storage
     assert isinstance(storage, FailoverStorage)
     return storage
 
@@ -264,7 +264,7 @@ class DeadRedis:
 
 def test_redis_is_probed_with_a_doubling_back_off_up_to_32_seconds():
     primary = DeadRedis()
-    storage = FailoverStorage(primary, clock=lambda: primary.clock)  # type: ignore[arg-type]
+    storage = FailoverStorage(primary=primary, clock=lambda: primary.clock)  # type: ignore[arg-type]
     for tick in range(200):  # a request every half second for 100 s
         primary.clock = tick / 2
         assert storage.incr("key", 60) >= 1  # answered from memory meanwhile
@@ -273,7 +273,7 @@ def test_redis_is_probed_with_a_doubling_back_off_up_to_32_seconds():
 
 def test_a_failure_soon_after_recovering_is_the_same_outage(caplog):
     primary = DeadRedis()
-    storage = FailoverStorage(primary, clock=lambda: primary.clock)  # type: ignore[arg-type]
+    storage = FailoverStorage(primary=primary, clock=lambda: primary.clock)  # type: ignore[arg-type]
     with caplog.at_level(logging.INFO):
         storage.get("key")  # down at 0: WARNING
         primary.up, primary.clock = True, 1.0

@@ -109,7 +109,7 @@ def test_bad_token_is_counted_per_ip_and_keeps_redis(
         responses = [get(app, headers=auth_header(token)) for _ in range(2)]
         responses.append(get(app))  # anonymous, same IP: the same budget
     assert statuses(responses) == [200, 200, 429]
-    assert not get_limiter(app)._storage.degraded
+    assert not get_limiter(app).storage.degraded
     assert any(f"/ip:{IP_A}/read/" in key for key in storage_keys(redis_url, rate_limit_prefix))
     assert [r for r in caplog.records if r.levelname in {"WARNING", "ERROR"}] == []
 

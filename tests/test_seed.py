@@ -13,6 +13,7 @@ from click.testing import Result
 from flask import Flask
 from sqlalchemy import func, select, text
 
+from app.api.write import slugify
 from app.cli import seed as seed_module
 from app.extensions import db
 from app.models import Article, Comment, Favorite, Follow, Tag, User, article_tags
@@ -118,7 +119,7 @@ def test_slugs_are_unique_and_derived_from_titles_and_timestamps_are_distinct(
         assert len({a.slug for a in articles}) == len(articles) == 30
         for article in articles:
             assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", article.slug)
-            assert article.slug.startswith(seed_module._slugify(article.title) + "-")
+            assert article.slug.startswith(slugify(article.title) + "-")
         for table in ("users", "articles", "comments", "favorites", "follows"):
             total, distinct = db.session.execute(
                 text(f"SELECT count(*), count(DISTINCT created_at) FROM {table}")

@@ -1,23 +1,10 @@
-"""The ``api`` blueprint: the Conduit resources (profiles, articles, comments, tags)."""
+"""The ``api`` blueprint: the Conduit resources (profiles, articles, comments, tags).
 
-from typing import Any
+``read.py`` builds every response body from the database; ``write.py`` applies the rules and
+returns the key of what it changed; the route modules join the two to HTTP.
+"""
 
-from app.errors import NotFound
-from app.openapi import Blueprint
-
-blp = Blueprint("api", __name__, url_prefix="/api", description="Conduit resources")
-
-
-@blp.url_value_preprocessor
-def _refuse_nul_in_path(_endpoint: str | None, values: dict[str, Any] | None) -> None:
-    """No username or slug contains NUL, and PostgreSQL refuses it in a query (a 500): such a
-    path names nothing, so it is the resource's 404 before any query runs."""
-    for name, resource in (("username", "profile"), ("slug", "article")):
-        if "\x00" in (values or {}).get(name, ""):
-            raise NotFound(resource)
-
-
-# Route modules attach their views to ``blp`` when imported.
-from app.api import articles, comments, profiles, tags  # noqa: E402, F401
+from app.api import articles, comments, profiles, tags  # noqa: F401 - they attach their routes
+from app.api.blueprint import blp
 
 __all__ = ["blp"]

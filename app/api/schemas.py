@@ -9,8 +9,6 @@ from typing import Any
 
 import marshmallow as ma
 
-from app.auth.schemas import envelope
-from app.clock import isoformat_ms
 from app.models.article import (
     BODY_MAX,
     COMMENT_MAX,
@@ -19,20 +17,20 @@ from app.models.article import (
     TAGS_PER_ARTICLE_MAX,
     TITLE_MAX,
 )
-from app.validation import RequestSchema, Text
+from app.validation import RequestSchema, Text, envelope
 
 LIMIT_DEFAULT = 20
 LIMIT_MAX = 100
 OFFSET_MAX = 2_147_483_647  # beyond a 32-bit offset no database has rows to skip
 
 
-class Timestamp(ma.fields.Field):
-    """ISO 8601 UTC with milliseconds, always: ``2026-11-25T10:00:00.000Z``."""
+class Timestamp(ma.fields.String):
+    """ISO 8601 UTC with milliseconds, always: ``2026-11-25T10:00:00.000Z`` (``read.py`` writes
+    them with ``app.clock.isoformat_ms``)."""
 
-    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
-        if value is None or isinstance(value, str):  # the read side formats them already
-            return value
-        return isoformat_ms(value)
+    def __init__(self, **kwargs: Any) -> None:
+        metadata = {"format": "date-time", "example": "2026-11-25T10:00:00.000Z"}
+        super().__init__(metadata=metadata, **kwargs)
 
 
 class TagList(ma.fields.List):

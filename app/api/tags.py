@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Response, jsonify
 
-from app.api import blp
-from app.api.queries import tags_in_use
+from app.api import read
+from app.api.blueprint import blp
 from app.api.schemas import TagListResponse
 
 
@@ -13,4 +13,4 @@ from app.api.schemas import TagListResponse
 @blp.response(200, TagListResponse)
 def list_tags() -> Response:
     """Every tag in use, alphabetically"""
-    return jsonify(tags=tags_in_use())  # a list of strings: no serialisation pass needed
+    return jsonify(tags=read.tags_in_use())

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_jwt_extended import current_user, get_jwt, jwt_required
+from flask import Response, jsonify
+from flask_jwt_extended import current_user, get_jwt
 
 from app.auth import service, sessions
+from app.auth.read import Account, session_envelope, user_envelope
 from app.auth.schemas import (
     LoginRequest,
     RegisterRequest,
@@ -19,37 +21,11 @@ from app.auth.schemas import (
     UpdateUserRequest,
     UserResponse,
 )
-from app.auth.sessions import SessionTokens
 from app.errors import Unauthorized
-from app.models import User
-from app.openapi import TOKEN_AUTH, Blueprint
+from app.openapi import Blueprint
 from app.security.tokens import SESSION_CLAIM, issue_access_token, presented_token
 
 blp = Blueprint("auth", __name__, url_prefix="/api", description="Users and authentication")
-
-
-def account(user: User) -> dict[str, Any]:
-    """The user's own fields, read before a commit expires them (no reload afterwards)."""
-    return {"email": user.email, "username": user.username, "bio": user.bio, "image": user.image}
-
-
-def user_envelope(fields: dict[str, Any], token: str) -> dict[str, Any]:
-    """``{"user": {...}}`` in the contract's field order."""
-    return {
-        "user": {
-            "email": fields["email"],
-            "token": token,
-            "username": fields["username"],
-            "bio": fields["bio"],
-            "image": fields["image"],
-        }
-    }
-
-
-def session_envelope(fields: dict[str, Any], tokens: SessionTokens) -> dict[str, Any]:
-    envelope = user_envelope(fields, tokens.access)
-    envelope["user"]["refresh_token"] = tokens.refresh  # dumped as "refreshToken"
-    return envelope
 
 
 def current_session_id() -> str:
@@ -63,62 +39,56 @@ def current_session_id() -> str:
 @blp.response(201, SessionResponse)
 @blp.alt_response(409, description="Username or email already taken")
 @blp.alt_response(422, description="Validation failed")
-def register(body: dict[str, Any]) -> dict[str, Any]:
+def register(body: dict[str, Any]) -> tuple[Response, int]:
     """Register a new user (and start a session)"""
     data = body["user"]
     user = service.register(data["username"], data["email"], data["password"])
-    fields = account(user)
-    return session_envelope(fields, sessions.start_session(user.id))
+    account = Account.of(user)
+    return jsonify(session_envelope(account, sessions.start_session(user.id))), 201
 
 
 @blp.route("/users/login", methods=["POST"])
 @blp.arguments(LoginRequest)
 @blp.response(200, SessionResponse)
 @blp.alt_response(401, description="Invalid credentials")
-def login(body: dict[str, Any]) -> dict[str, Any]:
+def login(body: dict[str, Any]) -> Response:
     """Log in with email and password (starts a new session)"""
     data = body["user"]
     user = service.authenticate(data["email"], data["password"])
-    fields = account(user)
-    return session_envelope(fields, sessions.start_session(user.id))
+    account = Account.of(user)
+    return jsonify(session_envelope(account, sessions.start_session(user.id)))
 
 
 @blp.route("/user", methods=["GET"])
-@jwt_required()
+@blp.requires_token()
 @blp.response(200, UserResponse)
-@blp.alt_response(401, description="Missing or invalid token")
-@blp.doc(security=TOKEN_AUTH)
-def get_current_user() -> dict[str, Any]:
+def get_current_user() -> Response:
     """The authenticated user"""
     token = presented_token() or issue_access_token(current_user.id, current_session_id())
-    return user_envelope(account(current_user), token)
+    return jsonify(user_envelope(Account.of(current_user), token))
 
 
 @blp.route("/user", methods=["PUT"])
-@jwt_required()
+@blp.requires_token()
 @blp.arguments(UpdateUserRequest)
 @blp.response(200, UserResponse)
-@blp.alt_response(401, description="Missing or invalid token")
 @blp.alt_response(409, description="Username or email already taken")
 @blp.alt_response(422, description="Validation failed")
-@blp.doc(security=TOKEN_AUTH)
-def update_current_user(body: dict[str, Any]) -> dict[str, Any]:
+def update_current_user(body: dict[str, Any]) -> Response:
     """Update the authenticated user; a new password ends every other session"""
     session_id = current_session_id()
     user = service.update(current_user, body["user"], current_session=session_id)
-    return user_envelope(account(user), issue_access_token(user.id, session_id))
+    return jsonify(user_envelope(Account.of(user), issue_access_token(user.id, session_id)))
 
 
 @blp.route("/auth/refresh", methods=["POST"])
-@jwt_required(refresh=True)
-@blp.response(200, SessionResponse)
-@blp.alt_response(
-    401,
+@blp.requires_token(
+    refresh=True,
     description="Missing, invalid or expired refresh token, an ended session, or a refresh "
     "token that was already used (which ends every session of the user)",
 )
-@blp.doc(security=TOKEN_AUTH)
-def refresh() -> dict[str, Any]:
+@blp.response(200, SessionResponse)
+def refresh() -> Response:
     """Exchange a refresh token for a new access token and a new refresh token
 
     Send the refresh token (from login, registration or the previous refresh) as
@@ -129,16 +99,14 @@ def refresh() -> dict[str, Any]:
     refresh_id = get_jwt().get("jti")
     if not isinstance(refresh_id, str):
         raise Unauthorized()
-    fields = account(current_user)
+    account = Account.of(current_user)
     tokens = sessions.rotate_refresh_token(current_user.id, current_session_id(), refresh_id)
-    return session_envelope(fields, tokens)
+    return jsonify(session_envelope(account, tokens))
 
 
 @blp.route("/auth/logout", methods=["POST"])
-@jwt_required()
+@blp.requires_token()
 @blp.response(204)
-@blp.alt_response(401, description="Missing, invalid or expired token, or an ended session")
-@blp.doc(security=TOKEN_AUTH)
 def logout() -> None:
     """End this session
 
@@ -149,10 +117,8 @@ def logout() -> None:
 
 
 @blp.route("/auth/logout-all", methods=["POST"])
-@jwt_required()
+@blp.requires_token()
 @blp.response(204)
-@blp.alt_response(401, description="Missing, invalid or expired token, or an ended session")
-@blp.doc(security=TOKEN_AUTH)
 def logout_all() -> None:
     """End every session of the user
 

@@ -8,10 +8,9 @@ from typing import Any
 import marshmallow as ma
 
 from app.models.user import BIO_MAX, EMAIL_MAX, IMAGE_MAX, USERNAME_MAX
-from app.validation import BLANK, RequestSchema, Text
+from app.security.passwords import PASSWORD_MAX, PASSWORD_MIN
+from app.validation import RequestSchema, Text, envelope
 
-PASSWORD_MIN = 8
-PASSWORD_MAX = 256
 _USERNAME = re.compile(r"[^\s/\\?#%]+")  # it appears in URL paths: /api/profiles/<username>
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _URL = re.compile(r"https?://[^\s]+", re.IGNORECASE)
@@ -42,16 +41,6 @@ def Email(**kwargs: Any) -> Text:  # noqa: N802
 
 def Password(**kwargs: Any) -> Text:  # noqa: N802
     return Text(max_length=PASSWORD_MAX, min_length=PASSWORD_MIN, **kwargs)
-
-
-def envelope(schema: type[ma.Schema], **kwargs: Any) -> ma.fields.Nested:
-    """The resource wrapper (``{"user": {...}}``); missing or null means "can't be blank"."""
-    return ma.fields.Nested(
-        schema,
-        required=True,
-        error_messages={"required": BLANK, "null": BLANK, "type": "must be an object"},
-        **kwargs,
-    )
 
 
 class NewUser(RequestSchema):

@@ -6,6 +6,11 @@ import click
 from flask import Flask, current_app
 from sqlalchemy.engine import make_url
 
+from app.cli.backup import backup_group
+from app.cli.counters import counters_group
+from app.cli.seed import seed_command
+from app.cli.sessions import sessions_group
+
 
 @click.command("config-check")
 def config_check() -> None:
@@ -22,11 +27,8 @@ def config_check() -> None:
 
 
 def register_commands(app: Flask) -> None:
-    from app.cli.backup import backup_group
-    from app.cli.seed import seed_command
-    from app.cli.sessions import sessions_group
-
     app.cli.add_command(config_check)
     app.cli.add_command(backup_group)
+    app.cli.add_command(counters_group)
     app.cli.add_command(seed_command)
     app.cli.add_command(sessions_group)

@@ -37,9 +37,7 @@ def _echo_err(line: str) -> None:
 
 
 def _backups() -> Backups:
-    from app import __version__
-
-    version = current_app.config["APP_VERSION"] or __version__
+    version = current_app.config["APP_VERSION"]
     return backups_for(current_app, db.engine.url, version, echo=_echo_err)
 
 

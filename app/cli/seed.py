@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import itertools
 import random
-import re
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
@@ -23,11 +22,11 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import Connection, Table, func, insert, select, text
 
-from app.auth.schemas import PASSWORD_MIN
+from app.api.write import slugify
 from app.clock import utcnow
 from app.extensions import db
 from app.models import Article, Comment, Favorite, Follow, Tag, User, article_tags
-from app.security.passwords import hash_password
+from app.security.passwords import PASSWORD_MIN, hash_password
 
 DEFAULT_PASSWORD = "password123"  # noqa: S105 - printed on purpose: it is development data
 BATCH_SIZE = 2000  # rows per INSERT statement off PostgreSQL
@@ -88,10 +87,6 @@ javascript typescript react vue css html rust go java kotlin linux git api desig
 databases caching observability career productivity tutorial opinion beginners news open-source
 machine-learning data cloud aws networking
 """)
-
-
-def _slugify(title: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
 
 
 def _at(us: int) -> datetime:
@@ -220,7 +215,7 @@ def _article_rows(
     rng = fake.rng
     for article_id, created in articles:
         title = fake.title()
-        slug = f"{_slugify(title)}-{article_id}"  # the id makes it unique
+        slug = f"{slugify(title)}-{article_id}"  # the id makes it unique
         description, body = fake.sentence(8, 20), fake.paragraphs(2, 6)
         author = rng.choices(authors, cum_weights=cum_weights)[0]
         updated = fake.moment(created) if rng.random() < 0.2 else created

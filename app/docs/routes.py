@@ -11,9 +11,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import flask_swagger_ui
-from flask import Blueprint, Flask, Response, abort, render_template, send_from_directory, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    abort,
+    current_app,
+    render_template,
+    send_from_directory,
+    url_for,
+)
 
-from app.extensions import api, talisman
+from app.extensions import talisman
+from app.openapi import Api
 
 SWAGGER_UI_DIST = Path(flask_swagger_ui.__file__).resolve().parent / "dist"
 OWN_STATIC = Path(__file__).resolve().parent / "static"
@@ -51,7 +61,7 @@ def page() -> str:
     """The Swagger UI page: markup and same-origin script tags, no inline code."""
     return render_template(
         "docs/swagger_ui.html",
-        title=api.spec.title,
+        title=current_app.config["API_TITLE"],
         spec_url=url_for("api-docs.openapi_json"),
     )
 
@@ -65,7 +75,7 @@ def asset(name: str) -> Response:
     return send_from_directory(folder, name, mimetype=mimetype)
 
 
-def register_docs(app: Flask) -> None:
+def register_docs(app: Flask, api: Api) -> None:
     """Serve the docs, and describe ``/api/openapi.json`` and ``/api/docs`` in the document."""
     app.register_blueprint(bp)
     api.spec.tag({"name": "docs", "description": "This document and its interactive viewer"})

@@ -6,7 +6,6 @@ import time
 
 from flask import Response, current_app, jsonify
 
-from app import __version__
 from app.health.checks import check_database, check_redis
 from app.health.schemas import HealthDetailed, HealthPing, HealthReadiness
 from app.openapi import Blueprint
@@ -50,7 +49,7 @@ def health_detailed() -> tuple[Response, int]:
         status, code = "ok", 200
     body = {
         "status": status,
-        "version": current_app.config["APP_VERSION"] or __version__,
+        "version": current_app.config["APP_VERSION"],
         "environment": current_app.config["APP_ENV"],
         "uptime_seconds": round(time.monotonic() - _STARTED, 1),
         "checks": {"database": database.as_dict(), "redis": cache.as_dict()},

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, String
+from sqlalchemy import BigInteger, String, func, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
+from app.models.article import Article
 
 ARTICLES = "articles"
 
@@ -19,3 +20,18 @@ class Counter(db.Model):
 
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     value: Mapped[int] = mapped_column(BigInteger)
+
+
+def repair_article_counter() -> tuple[int | None, int]:
+    """Set the ``articles`` counter to the real number of articles (recreating the row if it
+    was deleted by hand); returns what it said before (None: missing) and what it says now.
+    The triggers keep it exact otherwise, so this is maintenance, never part of a request."""
+    rows = db.session.scalar(select(func.count()).select_from(Article))
+    counter = db.session.get(Counter, ARTICLES)
+    before = None if counter is None else counter.value
+    if counter is None:
+        db.session.add(Counter(name=ARTICLES, value=rows))
+    else:
+        counter.value = rows
+    db.session.commit()
+    return before, int(rows or 0)

@@ -8,6 +8,11 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 
+# Accepted password lengths: at least 8 characters; at most 256, so that nobody makes the server
+# hash a megabyte (argon2 has no length limit of its own).
+PASSWORD_MIN = 8
+PASSWORD_MAX = 256
+
 # Hashed once per cost setting; verifying against it makes an unknown email cost as much
 # as a wrong password, so login timing does not reveal which emails exist.
 _DUMMY_PASSWORD = "timing-equaliser-for-unknown-accounts"  # noqa: S105 - not a credential

@@ -25,13 +25,13 @@ from dataclasses import dataclass
 from flask import Flask, Response, current_app, g, request
 from flask_jwt_extended import decode_token
 from flask_limiter import Limit, Limiter
-from limits.storage import MemoryStorage
-from limits.strategies import STRATEGIES
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.retry import Retry
 
-from app.security.ratelimit_storage import FailoverStorage
+from app.methods import READ_METHODS
+from app.security import ratelimit_storage  # noqa: F401 - registers the failover+redis scheme
+from app.security.tokens import presented_token
 
 EXTENSION_KEY = "conduit_limiter"
 
@@ -68,11 +68,11 @@ def _token_subject() -> str | None:
     is counted per user too. A revoked but well-signed token still names its user: the route
     refuses it, and the budget it spends is that user's own.
     """
-    parts = request.headers.get("Authorization", "").split()
-    if len(parts) != 2 or parts[0] != current_app.config["JWT_HEADER_TYPE"]:
+    token = presented_token()
+    if token is None:
         return None
     try:
-        subject = decode_token(parts[1]).get(current_app.config["JWT_IDENTITY_CLAIM"])
+        subject = decode_token(token).get(current_app.config["JWT_IDENTITY_CLAIM"])
     except Exception:  # expired, malformed, bad signature, wrong algorithm...
         return None
     return str(subject)[:64] if subject not in (None, "") else None
@@ -154,7 +154,6 @@ ENDPOINT_LIMITS: dict[str, tuple[LimitClass, ...]] = {
     "auth.logout": (AUTH,),
     "auth.logout_all": (AUTH,),
 }
-READ_METHODS = frozenset({"GET", "HEAD"})
 # Load-balancer probes must never be refused; the docs are static.
 EXEMPT_BLUEPRINTS = frozenset({"health", "docs", "api-docs"})
 
@@ -199,10 +198,11 @@ def _route_default_limit() -> Limit:
 # Wiring -----------------------------------------------------------------------------------------
 
 
-def _fix_retry_after(response: Response) -> Response:
+def fix_retry_after(response: Response) -> Response:
     """Flask-Limiter sends Retry-After on every response, though it only means something on a
     429 (or a 503, whose own value the limiter only ever raises), and truncates it, so a 429
-    could say "retry after 0 seconds": a client obeying that would only be refused again."""
+    could say "retry after 0 seconds": a client obeying that would only be refused again.
+    Registered before the limiter's own hooks (``app/pipeline.py``), so it runs after them."""
     if response.status_code not in (429, 503):
         response.headers.pop("Retry-After", None)
     elif response.status_code == 429:
@@ -213,8 +213,9 @@ def _fix_retry_after(response: Response) -> Response:
 
 
 def init_rate_limiting(app: Flask) -> Limiter:
-    """Build this app's limiter with the class limits; with Redis, wrap its storage so that an
-    unreachable Redis degrades to per-process counting instead of failing requests."""
+    """This app's limiter with the class limits. Its storage comes from
+    ``RATELIMIT_STORAGE_URI``: ``memory://``, or ``failover+redis://...``, which counts in
+    Redis and degrades to per-process memory while Redis is unreachable."""
     limiter = Limiter(
         key_func=rate_limit_key,
         default_limits=[*(_class_limit(c) for c in LIMIT_CLASSES), _route_default_limit()],
@@ -223,15 +224,8 @@ def init_rate_limiting(app: Flask) -> Limiter:
         storage_options={"retry": Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,))},
     )
     limiter.request_filter(is_exempt)
-    if app.config.get("RATELIMIT_ENABLED"):
-        # Registered before the limiter's own after_request hook, so it runs after it.
-        app.after_request(_fix_retry_after)
     limiter.init_app(app)
     app.extensions[EXTENSION_KEY] = limiter
-    # Flask-Limiter 4.1.1 offers no hook for a custom storage object; swap it in after init_app.
-    if limiter.enabled and not isinstance(limiter._storage, MemoryStorage | None):
-        limiter._storage = FailoverStorage(limiter._storage)
-        limiter._limiter = STRATEGIES[app.config["RATELIMIT_STRATEGY"]](limiter._storage)
     return limiter
 
 

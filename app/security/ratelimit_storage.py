@@ -21,21 +21,50 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from limits.storage import MemoryStorage, MovingWindowSupport, SlidingWindowCounterSupport, Storage
+from limits.errors import ConfigurationError
+from limits.storage import (
+    MemoryStorage,
+    MovingWindowSupport,
+    RedisStorage,
+    SlidingWindowCounterSupport,
+    Storage,
+    storage_from_string,
+)
 
 log = logging.getLogger(__name__)
 
+SCHEME_PREFIX = "failover+"
+
 
 class FailoverStorage(Storage, MovingWindowSupport, SlidingWindowCounterSupport):
-    """Delegates to ``primary`` (Redis) and to a ``MemoryStorage`` while ``primary`` fails."""
+    """Delegates to ``primary`` (Redis) and to a ``MemoryStorage`` while ``primary`` fails.
 
+    Chosen by its storage URI, ``failover+redis://...`` (``config.py`` builds it from
+    ``REDIS_URL``): the ``limits`` package registers every storage class under the schemes it
+    declares, so Flask-Limiter builds this one from ``RATELIMIT_STORAGE_URI`` itself, and the
+    rest of the URI and the storage options go to the Redis storage inside.
+    """
+
+    STORAGE_SCHEME = [SCHEME_PREFIX + scheme for scheme in RedisStorage.STORAGE_SCHEME]
     RETRY_FIRST = 1.0  # seconds from the failure to the first probe
     RETRY_MAX = 32.0  # the back-off doubles up to this (Flask-Limiter's own cap)
     # A failure this soon after recovering is the same outage: logged at INFO, back-off kept.
     FLAP_WINDOW = 60.0
 
-    def __init__(self, primary: Storage, clock: Callable[[], float] = time.monotonic) -> None:
-        super().__init__()
+    def __init__(
+        self,
+        uri: str | None = None,
+        wrap_exceptions: bool = False,
+        *,
+        primary: Storage | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        **options: Any,
+    ) -> None:
+        super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
+        if primary is None:
+            if not uri or not uri.startswith(SCHEME_PREFIX):
+                raise ConfigurationError(f"FailoverStorage needs a {SCHEME_PREFIX}redis:// URI")
+            primary = storage_from_string(uri.removeprefix(SCHEME_PREFIX), **options)
         self.primary = primary
         self.fallback = MemoryStorage()
         self._clock = clock

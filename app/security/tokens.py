@@ -15,7 +15,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, current_app, g, request
 from flask_jwt_extended import create_access_token, create_refresh_token
 from sqlalchemy import Select, bindparam, select
 
@@ -45,9 +45,15 @@ def issue_refresh_token(
 
 
 def presented_token() -> str | None:
-    """The raw token the client sent in ``Authorization``, if any."""
-    parts = request.headers.get("Authorization", "").split()
-    return parts[1] if len(parts) == 2 else None
+    """The token of ``Authorization: Token <jwt>`` (``RequestHeaders`` has turned ``Bearer``
+    into ``Token``), or None. Parsed once per request: the rate limiter's key and the routes
+    ask for it; flask-jwt-extended reads the header on its own."""
+    if "presented_token" not in g:
+        parts = request.headers.get("Authorization", "").split()
+        scheme = current_app.config["JWT_HEADER_TYPE"]
+        g.presented_token = parts[1] if len(parts) == 2 and parts[0] == scheme else None
+    token: str | None = g.presented_token
+    return token
 
 
 def _invalid(_reason: str | None = None, *_args: Any) -> Response:

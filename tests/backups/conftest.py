@@ -32,10 +32,9 @@ from sqlalchemy import Engine, create_engine, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-from app import create_app
 from app.extensions import db
 from config import normalise_database_url
-from tests.conftest import auth_header, register, service_unavailable
+from tests.conftest import auth_header, build_app, register, service_unavailable
 from tests.s3_server import CREDENTIALS, moto_server
 from tests.test_migrations import KEPT_ENV
 
@@ -123,10 +122,8 @@ def change_everything(database: SeededDatabase) -> None:
     )
 
 
-def _build_template(kind: str, url: str) -> None:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("TEST_DATABASE_URL", url)
-        application = create_app("testing")
+def _build_template(url: str) -> None:
+    application = build_app(url)
     with application.app_context():
         upgrade()
     seed_through_the_api(application.test_client())
@@ -146,7 +143,7 @@ class Templates:
     def sqlite(self) -> Path:
         path = self.directory / "template.db"
         if "sqlite" not in self.built:
-            _build_template("sqlite", f"sqlite:///{path}")
+            _build_template(f"sqlite:///{path}")
             self.built["sqlite"] = str(path)
         return path
 
@@ -155,7 +152,7 @@ class Templates:
             name = f"conduit_backup_template_{uuid.uuid4().hex[:8]}"
             admin_execute(server_url, f'CREATE DATABASE "{name}"')
             self.drops.append(lambda: admin_execute(server_url, drop_database(name)))
-            _build_template("postgresql", database_url_on(server_url, name))
+            _build_template(database_url_on(server_url, name))
             self.built["postgresql"] = name
         return self.built["postgresql"]
 

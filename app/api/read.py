@@ -1,4 +1,5 @@
-"""The read side: every list and view is loaded in a constant number of statements.
+"""The read side: every response body of the Conduit resources is built here, from rows, and
+every list and view is loaded in a constant number of statements. Nothing here writes.
 
 A page of articles is one statement — the articles joined to their authors, with ``following``,
 ``favorited``, ``favoritesCount`` and the tag list as correlated sub-queries on indexed keys —
@@ -24,7 +25,7 @@ from app.clock import isoformat_ms
 from app.extensions import db
 from app.models import Article, Comment, Counter, Favorite, Follow, Tag, User, article_tags
 from app.models.counter import ARTICLES
-from app.models.queries import insert_ignoring_duplicates
+from app.models.queries import equal_ignoring_case
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,7 @@ def _following(has_viewer: bool, author_id_column: Any) -> Any:
 def _user_id_by_name(param: str) -> Any:
     return (
         select(User.id)
-        .where(func.lower(User.username) == func.lower(bindparam(param)))
+        .where(equal_ignoring_case(User.username, bindparam(param)))
         .scalar_subquery()
     )
 
@@ -208,21 +209,14 @@ def _total(shape: tuple[bool, ...], filters: ArticleFilters) -> int:
         total = _run(_counter_statement(), {}).scalar()
         if total is not None:
             return int(total)
-        # The row is missing only if someone emptied the table by hand: count, and put it back.
-        total = _run(_count_statement(shape), {}).scalar_one()
-        _restore_counter(total)
-        return total
-    return _run(_count_statement(shape), filters.params()).scalar_one()
+        # The row is missing only if someone emptied the table by hand; `flask counters
+        # repair` puts it back. Until then, count.
+    return int(_run(_count_statement(shape), filters.params()).scalar_one())
 
 
 @lru_cache(maxsize=1)
 def _counter_statement() -> Select[Any]:
     return select(Counter.value).where(Counter.name == ARTICLES)
-
-
-def _restore_counter(total: int) -> None:
-    insert_ignoring_duplicates(Counter.__table__, [{"name": ARTICLES, "value": total}])
-    db.session.commit()
 
 
 def find_article(slug: str, viewer_id: int | None) -> dict[str, Any] | None:
@@ -242,23 +236,27 @@ def comment_dict(comment: Any, author: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _comment_columns(has_viewer: bool, author: Any) -> list[Any]:
+    return [
+        Comment.article_id,
+        Comment.id,
+        Comment.created_at,
+        Comment.updated_at,
+        Comment.body,
+        author.username,
+        author.bio,
+        author.image,
+        _following(has_viewer, Comment.author_id).label("following"),
+    ]
+
+
 @lru_cache(maxsize=4)
 def _comments_statement(has_viewer: bool) -> Select[Any]:
     # The article LEFT JOIN its comments: no row means no such article, one row with a null
     # comment id means an article without comments. One round trip instead of two.
     author = aliased(User, name="author")
     comments = (
-        select(
-            Comment.article_id,
-            Comment.id,
-            Comment.created_at,
-            Comment.updated_at,
-            Comment.body,
-            author.username,
-            author.bio,
-            author.image,
-            _following(has_viewer, Comment.author_id).label("following"),
-        )
+        select(*_comment_columns(has_viewer, author))
         .join(author, author.id == Comment.author_id)
         .subquery("comment")
     )
@@ -284,6 +282,23 @@ def list_comments(slug: str, viewer_id: int | None) -> list[dict[str, Any]] | No
     return comments if found else None
 
 
+@lru_cache(maxsize=4)
+def _comment_statement(has_viewer: bool) -> Select[Any]:
+    author = aliased(User, name="author")
+    return (
+        select(*_comment_columns(has_viewer, author))
+        .join(author, author.id == Comment.author_id)
+        .where(Comment.id == bindparam("comment_id"))
+    )
+
+
+def find_comment(comment_id: int, viewer_id: int | None) -> dict[str, Any] | None:
+    """One comment with its author as ``viewer_id`` sees them, or None."""
+    params = {"comment_id": comment_id, "viewer_id": viewer_id}
+    row = _run(_comment_statement(viewer_id is not None), params).first()
+    return None if row is None else comment_dict(row, profile_dict(row, bool(row.following)))
+
+
 @lru_cache(maxsize=1)
 def _tags_statement() -> Select[Any]:
     return select(Tag.name).where(exists().where(article_tags.c.tag_id == Tag.id))
@@ -299,7 +314,7 @@ def tags_in_use() -> list[str]:
 def _profile_statement(has_viewer: bool) -> Select[Any]:
     return select(
         User.username, User.bio, User.image, _following(has_viewer, User.id).label("following")
-    ).where(func.lower(User.username) == func.lower(bindparam("username")))
+    ).where(equal_ignoring_case(User.username, bindparam("username")))
 
 
 def find_profile(username: str, viewer_id: int | None) -> dict[str, Any] | None:

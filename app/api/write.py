@@ -1,5 +1,7 @@
 """The write side: articles, tags, favorites, follows and comments. Rules and permissions live
-here; duplicates are made impossible by the schema and absorbed with INSERT .. ON CONFLICT."""
+here; duplicates are made impossible by the schema and absorbed with INSERT .. ON CONFLICT.
+Each write returns the key of what it changed (a slug, a comment id, a username); the routes
+answer with what the read side (``read.py``) finds under that key."""
 
 from __future__ import annotations
 
@@ -34,7 +36,8 @@ def get_user_by_username(username: str) -> User:
     return user
 
 
-def follow(follower: User, username: str) -> User:
+def follow(follower: User, username: str) -> str:
+    """Follow ``username`` (idempotent); returns the followee's username as stored."""
     followee = get_user_by_username(username)
     if followee.id == follower.id:
         raise ValidationFailed({"profile": ["can't follow yourself"]})
@@ -42,17 +45,20 @@ def follow(follower: User, username: str) -> User:
         Follow.__table__,
         [{"follower_id": follower.id, "followee_id": followee.id, "created_at": utcnow()}],
     )
+    name = followee.username
     db.session.commit()
-    return followee
+    return name
 
 
-def unfollow(follower: User, username: str) -> User:
+def unfollow(follower: User, username: str) -> str:
+    """Stop following ``username`` (idempotent); returns the followee's username as stored."""
     followee = get_user_by_username(username)
+    name = followee.username
     db.session.execute(
         delete(Follow).where(Follow.follower_id == follower.id, Follow.followee_id == followee.id)
     )
     db.session.commit()
-    return followee
+    return name
 
 
 # Articles ---------------------------------------------------------------------------------------
@@ -107,8 +113,10 @@ def _set_tags(article_id: int, names: list[str], replace: bool) -> None:
     )
 
 
-def create_article(author: User, data: dict[str, Any]) -> Article:
-    def operation(force_suffix: bool) -> Article:
+def create_article(author: User, data: dict[str, Any]) -> str:
+    """Publish an article; returns its slug."""
+
+    def operation(force_suffix: bool) -> str:
         now = utcnow()
         article = Article(
             slug=_unique_slug(data["title"], force_suffix),
@@ -122,8 +130,9 @@ def create_article(author: User, data: dict[str, Any]) -> Article:
         db.session.add(article)
         db.session.flush()
         _set_tags(article.id, data.get("tagList", []), replace=False)
+        slug = article.slug
         db.session.commit()
-        return article
+        return slug
 
     return _retrying_slug_races(operation)
 
@@ -135,8 +144,10 @@ def _owned_article(user: User, slug: str) -> Article:
     return article
 
 
-def update_article(user: User, slug: str, changes: dict[str, Any]) -> Article:
-    def operation(force_suffix: bool) -> Article:
+def update_article(user: User, slug: str, changes: dict[str, Any]) -> str:
+    """Change ``user``'s article; returns its slug, a new one if the title changed it."""
+
+    def operation(force_suffix: bool) -> str:
         article = _owned_article(user, slug)
         # A new title gives a new slug, unless it slugifies to the one the article already has.
         if "title" in changes and slugify(changes["title"]) != article.slug:
@@ -148,8 +159,9 @@ def update_article(user: User, slug: str, changes: dict[str, Any]) -> Article:
         article.updated_at = max(utcnow(), article.updated_at + timedelta(milliseconds=1))
         if "tagList" in changes:
             _set_tags(article.id, changes["tagList"], replace=True)
+        new_slug = article.slug
         db.session.commit()
-        return article
+        return new_slug
 
     return _retrying_slug_races(operation)
 
@@ -160,36 +172,41 @@ def delete_article(user: User, slug: str) -> None:
     db.session.commit()
 
 
-def favorite(user: User, slug: str) -> Article:
+def favorite(user: User, slug: str) -> str:
+    """Favorite the article (idempotent); returns its slug."""
     article = get_article(slug)
     insert_ignoring_duplicates(
         Favorite.__table__, [{"user_id": user.id, "article_id": article.id, "created_at": utcnow()}]
     )
     db.session.commit()
-    return article
+    return slug
 
 
-def unfavorite(user: User, slug: str) -> Article:
+def unfavorite(user: User, slug: str) -> str:
+    """Take the article out of ``user``'s favorites (idempotent); returns its slug."""
     article = get_article(slug)
     db.session.execute(
         delete(Favorite).where(Favorite.user_id == user.id, Favorite.article_id == article.id)
     )
     db.session.commit()
-    return article
+    return slug
 
 
 # Comments ---------------------------------------------------------------------------------------
 
 
-def add_comment(user: User, slug: str, body: str) -> Comment:
+def add_comment(user: User, slug: str, body: str) -> int:
+    """Comment on the article; returns the new comment's id."""
     article = get_article(slug)
     now = utcnow()
     comment = Comment(
         article_id=article.id, author_id=user.id, body=body, created_at=now, updated_at=now
     )
     db.session.add(comment)
+    db.session.flush()
+    comment_id = comment.id
     db.session.commit()
-    return comment
+    return comment_id
 
 
 INT_MAX = 2_147_483_647

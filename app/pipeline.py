@@ -1,0 +1,59 @@
+"""The request pipeline: every layer a request passes through, registered here in one place.
+
+In the order they run for one request:
+
+    WSGI      ProxyFix                  client address and scheme from TRUSTED_PROXY_HOPS proxies
+    WSGI      RequestHeaders            Bearer -> Token; the raw X-Forwarded-Proto removed
+    before    start_request             request id, timer
+    before    Flask-Limiter             a 429 instead of the view when a limit is spent
+    before    Flask-Talisman            (no HTTPS redirect: nginx's job; no CSP nonce)
+              the view                  blueprints; anything raised ends in app/errors.py
+    after     Flask-Talisman            security headers
+    after     Flask-CORS                CORS headers, for requests that carry an Origin
+    after     vary_on_origin            Vary: Origin
+    after     Flask-Limiter             X-RateLimit-* headers
+    after     fix_retry_after           Retry-After only on 429/503, never below 1
+    after     finish_request            X-Request-ID, the request's log line
+    teardown  close_database_session    the session ends; a dead connection cannot 500 here
+
+Flask runs ``before_request`` hooks in the order they were registered and ``after_request``
+hooks in the reverse order, so each layer below registers its before and after halves
+together, outermost layer first; the extensions register theirs in ``init_app``. Error
+responses go through the after hooks too, so they carry every header.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from app.database import close_database_session
+from app.middleware import (
+    NoCookieSessions,
+    RequestHeaders,
+    finish_request,
+    start_request,
+    trust_proxies,
+)
+from app.security.headers import init_cors, init_security_headers, vary_on_origin
+from app.security.ratelimit import fix_retry_after, init_rate_limiting
+
+
+def register_request_pipeline(app: Flask) -> None:
+    """Install every layer of the table above on ``app``, in its order."""
+    app.session_interface = NoCookieSessions()  # token auth only: no cookie session to open
+    app.wsgi_app = RequestHeaders(app.wsgi_app)  # type: ignore[method-assign]
+    trust_proxies(app)  # after, so it wraps RequestHeaders and runs first
+
+    app.before_request(start_request)
+    app.after_request(finish_request)  # registered first: runs last
+
+    if app.config["RATELIMIT_ENABLED"]:
+        app.after_request(fix_retry_after)  # before the limiter's hook: runs after it
+    init_rate_limiting(app)
+
+    app.after_request(vary_on_origin)
+    init_cors(app)
+
+    init_security_headers(app)
+
+    app.teardown_appcontext(close_database_session)  # after Flask-SQLAlchemy's: runs before it
