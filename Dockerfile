@@ -56,7 +56,7 @@ RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
 
 WORKDIR /app
 # Code stays owned by root and read-only for the app user; only instance/ is writable.
-COPY config.py wsgi.py ./
+COPY config.py wsgi.py pyproject.toml ./
 COPY app/ app/
 COPY migrations/ migrations/
 COPY ops/gunicorn.conf.py ops/backup_cron.sh ops/

@@ -35,7 +35,7 @@ def _configure_sqlite(app: Flask) -> None:
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        # WAL: readers no longer block the writer (and vice versa) under gunicorn's threads.
+        # WAL: readers do not block the writer (nor it them) under gunicorn's threads.
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
 
@@ -47,9 +47,9 @@ def _autocommit_read_only_requests(app: Flask) -> None:
     Under READ COMMITTED (PostgreSQL's default) every statement takes its own snapshot anyway,
     so a read-only request sees exactly what it would inside a transaction, while it saves the
     ``BEGIN`` and ``ROLLBACK`` round trips. It also keeps prepared statements: psycopg forgets
-    all of a connection's prepared statements on ROLLBACK (``DEALLOCATE ALL``), so the hot read
-    statements used to be planned anew on every request; now a statement run five times on a
-    pooled connection is prepared once (psycopg's ``prepare_threshold``).
+    all of a connection's prepared statements on ROLLBACK (``DEALLOCATE ALL``), which would plan
+    the hot read statements anew on every request; without one, a statement run five times on
+    a pooled connection is prepared once (psycopg's ``prepare_threshold``).
     """
     with app.app_context():
         engine = db.engine

@@ -10,7 +10,7 @@ In the order they run for one request:
               the view                  blueprints; anything raised ends in app/errors.py
     after     Flask-Talisman            security headers
     after     Flask-CORS                CORS headers, for requests that carry an Origin
-    after     vary_on_origin            Vary: Origin
+    after     cross_origin_headers      Vary: Origin; Cross-Origin-Resource-Policy
     after     Flask-Limiter             X-RateLimit-* headers
     after     fix_retry_after           Retry-After only on 429/503, never below 1
     after     finish_request            X-Request-ID, the request's log line
@@ -34,7 +34,7 @@ from app.middleware import (
     start_request,
     trust_proxies,
 )
-from app.security.headers import init_cors, init_security_headers, vary_on_origin
+from app.security.headers import cross_origin_headers, init_cors, init_security_headers
 from app.security.ratelimit import fix_retry_after, init_rate_limiting
 
 
@@ -51,7 +51,7 @@ def register_request_pipeline(app: Flask) -> None:
         app.after_request(fix_retry_after)  # before the limiter's hook: runs after it
     init_rate_limiting(app)
 
-    app.after_request(vary_on_origin)
+    app.after_request(cross_origin_headers)
     init_cors(app)
 
     init_security_headers(app)

@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 from flask import Flask
 
+from config import CHEAP_PASSWORD_HASHING
+
 ALLOWED_ORIGIN = "https://app.example.com"
 BOOM = "/api/__test__/boom"
 RESET_EACH_BUILD = (
@@ -23,11 +25,6 @@ RESET_EACH_BUILD = (
     "REDIS_URL",
     "RATELIMIT_READ",
 )
-CHEAP_HASHING = {
-    "PASSWORD_HASH_TIME_COST": "1",
-    "PASSWORD_HASH_MEMORY_COST": "1024",
-    "PASSWORD_HASH_PARALLELISM": "1",
-}
 
 
 def _boom() -> Any:
@@ -35,17 +32,15 @@ def _boom() -> Any:
 
 
 def building_apps(
-    make_app: Callable[..., Flask], database_url: str, monkeypatch: pytest.MonkeyPatch
+    make_app: Callable[..., Flask], monkeypatch: pytest.MonkeyPatch
 ) -> Callable[..., Flask]:
     """``build(config_name, **env)``: an app with the settings above (``make_app`` closes its
     connection pool after the test)."""
 
     def build(config_name: str = "production", **env: str) -> Flask:
-        for name in RESET_EACH_BUILD:  # an earlier build in the same test must not leak in
+        for name in RESET_EACH_BUILD:  # the shell's own settings must not leak in
             monkeypatch.delenv(name, raising=False)
-        settings = {**CHEAP_HASHING, "RATELIMIT_ENABLED": "false", "LOG_LEVEL": "INFO"}
-        if config_name != "testing":  # TestingConfig reads TEST_DATABASE_URL only
-            settings["DATABASE_URL"] = database_url
+        settings = {**CHEAP_PASSWORD_HASHING, "RATELIMIT_ENABLED": "false", "LOG_LEVEL": "INFO"}
         if config_name == "production":
             settings.update(
                 SECRET_KEY=secrets.token_urlsafe(48),

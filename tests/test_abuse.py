@@ -43,10 +43,8 @@ CONFIGS = {
 
 
 @pytest.fixture
-def build(
-    make_app: Callable[..., Flask], database_url: str, monkeypatch: pytest.MonkeyPatch
-) -> Callable[..., Flask]:
-    return building_apps(make_app, database_url, monkeypatch)
+def build(make_app: Callable[..., Flask], monkeypatch: pytest.MonkeyPatch) -> Callable[..., Flask]:
+    return building_apps(make_app, monkeypatch)
 
 
 @pytest.fixture(params=list(CONFIGS))

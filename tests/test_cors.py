@@ -28,10 +28,8 @@ EXPOSED = {"X-Request-ID", "Retry-After", "X-RateLimit-Limit", "X-RateLimit-Rema
 
 
 @pytest.fixture
-def build(
-    make_app: Callable[..., Flask], database_url: str, monkeypatch: pytest.MonkeyPatch
-) -> Callable[..., Flask]:
-    return building_apps(make_app, database_url, monkeypatch)
+def build(make_app: Callable[..., Flask], monkeypatch: pytest.MonkeyPatch) -> Callable[..., Flask]:
+    return building_apps(make_app, monkeypatch)
 
 
 @pytest.fixture

@@ -19,6 +19,8 @@ from typing import Any
 
 import pytest
 
+from config import CHEAP_PASSWORD_HASHING
+
 ROOT = Path(__file__).resolve().parent.parent
 GUNICORN = [sys.executable, "-m", "gunicorn", "-c", "ops/gunicorn.conf.py", "wsgi:app"]
 
@@ -31,12 +33,7 @@ def _free_port() -> int:
 
 def _env(**extra: str) -> dict[str, str]:
     base = {k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "LANG", "TMPDIR"}}
-    cheap = {
-        "PASSWORD_HASH_TIME_COST": "1",
-        "PASSWORD_HASH_MEMORY_COST": "1024",
-        "PASSWORD_HASH_PARALLELISM": "1",
-    }
-    return {**base, **cheap, **extra}
+    return {**base, **CHEAP_PASSWORD_HASHING, **extra}
 
 
 def _call(base: str, method: str, path: str, body: Any = None, token: str | None = None):

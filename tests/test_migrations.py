@@ -19,7 +19,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
-from config import normalise_database_url
+from config import CHEAP_PASSWORD_HASHING, normalise_database_url
 
 ROOT = Path(__file__).resolve().parent.parent
 # What a command started by a test inherits; COVERAGE_PROCESS_CONFIG lets coverage measure it.
@@ -38,15 +38,10 @@ def migration_head() -> str:
 def flask(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     """``python -m flask --app wsgi <args>`` with only ``env`` as configuration."""
     base = {k: v for k, v in os.environ.items() if k in KEPT_ENV}
-    cheap_hashing = {  # the app warms its password hasher at start; keep that fast here
-        "PASSWORD_HASH_TIME_COST": "1",
-        "PASSWORD_HASH_MEMORY_COST": "1024",
-        "PASSWORD_HASH_PARALLELISM": "1",
-    }
     return subprocess.run(
         [sys.executable, "-m", "flask", "--app", "wsgi", *args],
         cwd=ROOT,
-        env={**base, "APP_ENV": "development", **cheap_hashing, **env},
+        env={**base, "APP_ENV": "development", **CHEAP_PASSWORD_HASHING, **env},
         capture_output=True,
         text=True,
         timeout=120,

@@ -35,10 +35,8 @@ def _peer() -> dict[str, Any]:
 
 
 @pytest.fixture
-def build(
-    make_app: Callable[..., Flask], database_url: str, monkeypatch: pytest.MonkeyPatch
-) -> Callable[..., Flask]:
-    builder = building_apps(make_app, database_url, monkeypatch)
+def build(make_app: Callable[..., Flask], monkeypatch: pytest.MonkeyPatch) -> Callable[..., Flask]:
+    builder = building_apps(make_app, monkeypatch)
 
     def with_peer_route(config_name: str = "production", **env: str) -> Flask:
         app = builder(config_name, **env)

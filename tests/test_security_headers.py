@@ -23,6 +23,8 @@ EXPECTED = {
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
+    # Other sites may not embed the API's responses without CORS (header-grading scans ask).
+    "Cross-Origin-Resource-Policy": "same-origin",
 }
 # Powerful features a page must never get from this service, whatever else the policy lists.
 MUST_DENY = {"camera", "microphone", "geolocation", "payment", "usb", "serial", "display-capture"}
@@ -32,10 +34,8 @@ CREDENTIALS = {"user": {"email": "nobody@example.com", "password": "not the pass
 
 
 @pytest.fixture
-def build(
-    make_app: Callable[..., Flask], database_url: str, monkeypatch: pytest.MonkeyPatch
-) -> Callable[..., Flask]:
-    return building_apps(make_app, database_url, monkeypatch)
+def build(make_app: Callable[..., Flask], monkeypatch: pytest.MonkeyPatch) -> Callable[..., Flask]:
+    return building_apps(make_app, monkeypatch)
 
 
 def permissions(header: str) -> dict[str, str]:

@@ -203,8 +203,8 @@ NO_FILTERS = (False, False, False, False)
 
 
 def _total(shape: tuple[bool, ...], filters: ArticleFilters) -> int:
-    """Matching articles. Unfiltered, it is the trigger-kept counter: counting 100k rows on
-    every page was most of a list request's time. Filtered, the indexes bound the count."""
+    """Matching articles. Unfiltered, it is the trigger-kept counter, not a count of every
+    article on every page. Filtered, the indexes bound the count."""
     if shape == NO_FILTERS:
         total = _run(_counter_statement(), {}).scalar()
         if total is not None:

@@ -1,6 +1,6 @@
-"""Security headers (Flask-Talisman) and CORS (Flask-CORS) on every response the app writes,
-error responses included: both work in ``after_request``, which Flask also runs for the
-responses of error handlers.
+"""Security headers (Flask-Talisman, plus ``cross_origin_headers``) and CORS (Flask-CORS) on
+every response the app writes, error responses included: they work in ``after_request``, which
+Flask also runs for the responses of error handlers.
 
 What changes between configurations is only HSTS (``HSTS_ENABLED``, production) and the CORS
 origins (``CORS_ORIGINS``: a list in production, ``*`` in development).
@@ -112,15 +112,23 @@ def init_cors(app: Flask) -> None:
         # every allowed origin (as several headers) on plain requests.
         always_send=False,
         # Flask-CORS adds "Vary: Origin" only with two or more origins (or a regex);
-        # vary_on_origin adds it to every response instead: the CORS headers depend on Origin.
+        # cross_origin_headers adds it to every response instead.
         vary_header=False,
     )
 
 
-def vary_on_origin(response: Response) -> Response:
-    """A cache must not serve one origin's answer (with or without CORS headers) to another."""
+def cross_origin_headers(response: Response) -> Response:
+    """Headers about other origins on every response (errors included).
+
+    ``Vary: Origin``: the CORS headers depend on the caller's Origin, so a cache must not serve
+    one origin's answer to another. ``Cross-Origin-Resource-Policy: same-origin``: other sites
+    may not embed our responses without CORS (an ``<img>`` or ``<script>`` pointing here);
+    browser pages of allowed origins still read the API through CORS, which CORP does not
+    affect.
+    """
     if "Vary" in response.headers:
         response.vary.add("Origin")
     else:  # the common case, without parsing and re-serialising a header set
         response.headers["Vary"] = "Origin"
+    response.headers["Cross-Origin-Resource-Policy"] = "same-origin"
     return response

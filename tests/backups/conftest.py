@@ -33,7 +33,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 from app.extensions import db
-from config import normalise_database_url
+from config import CHEAP_PASSWORD_HASHING, normalise_database_url
 from tests.conftest import auth_header, build_app, register, service_unavailable
 from tests.s3_server import CREDENTIALS, moto_server
 from tests.test_migrations import KEPT_ENV
@@ -272,6 +272,7 @@ def production_env(**env: str) -> dict[str, str]:
     base = {key: value for key, value in os.environ.items() if key in KEPT_ENV}
     return {
         **base,
+        **CHEAP_PASSWORD_HASHING,
         "APP_ENV": "production",
         "SECRET_KEY": secrets.token_urlsafe(48),
         "JWT_SECRET_KEY": secrets.token_urlsafe(48),
