@@ -17,28 +17,38 @@ from app.request_id import REQUEST_ID_HEADER, assign_request_id, current_request
 
 # The scheme alone ("Bearer", no token) is rewritten too, so it fails like a bare "Token".
 _AUTH_SCHEME = re.compile(r"^\s*(bearer|token)(?:\s+|$)", re.IGNORECASE)
+TOKEN_KEY = "conduit.token"  # noqa: S105 - the WSGI environ key under which the token goes
 HEALTH_PATHS = ("/ping", "/health")  # load-balancer probes: logged at DEBUG
 
 request_log = logging.getLogger("app.request")
 
 
 class RequestHeaders:
-    """WSGI: the two request headers later layers must be able to take at face value.
+    """WSGI: the request headers later layers must be able to take at face value.
 
-    - ``Authorization: Bearer <jwt>`` (any case) becomes the RealWorld ``Token <jwt>``: the
-      token library knows one scheme, and every later layer sees one form.
+    - ``Authorization`` is parsed here, once per request. ``Bearer <jwt>`` (any case) becomes
+      ``<scheme> <jwt>`` (``Token``, the RealWorld scheme and the only one the token library
+      knows), and the token itself goes to ``environ[TOKEN_KEY]`` (None when the header holds
+      no ``<scheme> <token>``) for the rate limiter's key and the routes.
     - ``X-Forwarded-Proto`` is removed. ProxyFix, outside this layer, has already turned it into
       the request's scheme when it came from a trusted proxy; left in place, Flask-Talisman
       would also believe it from anyone and send HSTS on plain HTTP.
     """
 
-    def __init__(self, wsgi_app: Callable[..., Iterable[bytes]]) -> None:
+    def __init__(self, wsgi_app: Callable[..., Iterable[bytes]], scheme: str) -> None:
         self.wsgi_app = wsgi_app
+        self.scheme = scheme
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         header = environ.get("HTTP_AUTHORIZATION")
+        token = None
         if header:
-            environ["HTTP_AUTHORIZATION"] = _AUTH_SCHEME.sub("Token ", header, count=1)
+            header = _AUTH_SCHEME.sub(f"{self.scheme} ", header, count=1)
+            environ["HTTP_AUTHORIZATION"] = header
+            parts = header.split()
+            if len(parts) == 2 and parts[0] == self.scheme:
+                token = parts[1]
+        environ[TOKEN_KEY] = token
         environ.pop("HTTP_X_FORWARDED_PROTO", None)
         return self.wsgi_app(environ, start_response)
 

@@ -3,7 +3,8 @@
 In the order they run for one request:
 
     WSGI      ProxyFix                  client address and scheme from TRUSTED_PROXY_HOPS proxies
-    WSGI      RequestHeaders            Bearer -> Token; the raw X-Forwarded-Proto removed
+    WSGI      RequestHeaders            Authorization parsed (Bearer -> Token); X-Forwarded-Proto
+                                        removed (ProxyFix has applied it if trusted)
     before    start_request             request id, timer
     before    Flask-Limiter             a 429 instead of the view when a limit is spent
     before    Flask-Talisman            (no HTTPS redirect: nginx's job; no CSP nonce)
@@ -41,7 +42,8 @@ from app.security.ratelimit import fix_retry_after, init_rate_limiting
 def register_request_pipeline(app: Flask) -> None:
     """Install every layer of the table above on ``app``, in its order."""
     app.session_interface = NoCookieSessions()  # token auth only: no cookie session to open
-    app.wsgi_app = RequestHeaders(app.wsgi_app)  # type: ignore[method-assign]
+    scheme = app.config["JWT_HEADER_TYPE"]
+    app.wsgi_app = RequestHeaders(app.wsgi_app, scheme)  # type: ignore[method-assign]
     trust_proxies(app)  # after, so it wraps RequestHeaders and runs first
 
     app.before_request(start_request)

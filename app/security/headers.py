@@ -126,9 +126,10 @@ def cross_origin_headers(response: Response) -> Response:
     browser pages of allowed origins still read the API through CORS, which CORP does not
     affect.
     """
-    if "Vary" in response.headers:
+    headers = response.headers
+    if "Vary" in headers:
         response.vary.add("Origin")
-    else:  # the common case, without parsing and re-serialising a header set
-        response.headers["Vary"] = "Origin"
-    response.headers["Cross-Origin-Resource-Policy"] = "same-origin"
+    else:  # the common case: appended, without parsing and re-serialising a header set
+        headers.add("Vary", "Origin")
+    headers.add("Cross-Origin-Resource-Policy", "same-origin")  # nothing else sets it
     return response

@@ -15,13 +15,14 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, g, request
 from flask_jwt_extended import create_access_token, create_refresh_token
 from sqlalchemy import Select, bindparam, select
 
 from app.clock import utcnow
 from app.errors import error_response
 from app.extensions import db, jwt
+from app.middleware import TOKEN_KEY
 from app.models import AuthSession, User
 from app.models.session import SESSION_ID_MAX
 
@@ -45,14 +46,9 @@ def issue_refresh_token(
 
 
 def presented_token() -> str | None:
-    """The token of ``Authorization: Token <jwt>`` (``RequestHeaders`` has turned ``Bearer``
-    into ``Token``), or None. Parsed once per request: the rate limiter's key and the routes
-    ask for it; flask-jwt-extended reads the header on its own."""
-    if "presented_token" not in g:
-        parts = request.headers.get("Authorization", "").split()
-        scheme = current_app.config["JWT_HEADER_TYPE"]
-        g.presented_token = parts[1] if len(parts) == 2 and parts[0] == scheme else None
-    token: str | None = g.presented_token
+    """The token of ``Authorization: Token <jwt>``, or None: parsed once per request, by
+    ``app.middleware.RequestHeaders`` (flask-jwt-extended reads the header on its own)."""
+    token: str | None = request.environ.get(TOKEN_KEY)
     return token
 
 
