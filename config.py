@@ -200,9 +200,7 @@ class Config:
 
         self.RATELIMIT_ENABLED = _bool(env.get("RATELIMIT_ENABLED"), self.default_ratelimit)
         # Redis behind FailoverStorage (app/security/ratelimit_storage.py), else this process.
-        self.RATELIMIT_STORAGE_URI = (
-            f"failover+{self.REDIS_URL}" if self.REDIS_URL else "memory://"
-        )
+        self.RATELIMIT_STORAGE_URI = f"failover+{self.REDIS_URL}" if self.REDIS_URL else "memory://"
         self.RATELIMIT_STORAGE_OPTIONS = {
             "socket_timeout": self.REDIS_SOCKET_TIMEOUT,
             "socket_connect_timeout": self.REDIS_SOCKET_TIMEOUT,
