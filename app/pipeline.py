@@ -10,7 +10,7 @@ In the order they run for one request:
     before    Flask-Talisman            (no HTTPS redirect: nginx's job; no CSP nonce)
               the view                  blueprints; anything raised ends in app/errors.py
     after     Flask-Talisman            security headers
-    after     Flask-CORS                CORS headers, for requests that carry an Origin
+    after     Flask-CORS                CORS headers for an allowed Origin (with CORS_ORIGINS only)
     after     cross_origin_headers      Vary: Origin; Cross-Origin-Resource-Policy
     after     Flask-Limiter             X-RateLimit-* headers
     after     fix_retry_after           Retry-After only on 429/503, never below 1

@@ -178,6 +178,22 @@ def test_production_without_cors_origins_answers_no_origin(build):
     assert ACAO not in preflight(app, ALLOWED_ORIGIN, "PUT", "authorization").headers
 
 
+def test_without_cors_origins_answers_are_those_of_an_app_that_allows_others(build):
+    """Flask-CORS is not installed without origins; nothing a caller sees changes for it."""
+    seen = []
+    for origins in ("", "https://other.example.com"):
+        app = build("production", CORS_ORIGINS=origins)
+        response = app.test_client().get("/api/tags", headers={"Origin": ALLOWED_ORIGIN})
+        answer = preflight(app, ALLOWED_ORIGIN, "PUT", "authorization")
+        seen.append(
+            [
+                (reply.status_code, sorted(set(reply.headers.keys()) - {"X-Request-ID"}))
+                for reply in (response, answer)
+            ]
+        )
+    assert seen[0] == seen[1]
+
+
 @pytest.mark.parametrize(
     "origin",
     [

@@ -93,9 +93,14 @@ def init_security_headers(app: Flask) -> Talisman:
 
 
 def init_cors(app: Flask) -> None:
-    """Answer CORS requests from ``CORS_ORIGINS`` (``*``: any origin, development only)."""
+    """Answer CORS requests from ``CORS_ORIGINS`` (``*``: any origin, development only).
 
+    With no origin listed (production's default: the SPA is served from the API's own origin)
+    Flask-CORS is not installed: it would match every request and add nothing to any.
+    """
     origins: list[str] = list(app.config["CORS_ORIGINS"])
+    if not origins:
+        return
     cors.init_app(
         app,
         origins=origins,
