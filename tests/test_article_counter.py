@@ -47,25 +47,24 @@ def test_the_counter_follows_deletes_that_cascade_from_a_user(app, client):
     assert client.get("/api/articles").get_json()["articlesCount"] == 1
 
 
-def test_a_missing_counter_row_is_counted_around_without_writing(app, client):
+def two_articles_and_no_counter(app, client) -> None:
     token = register(client)["token"]
     create(client, token, "One")
     create(client, token, "Two")
     with app.app_context():
         db.session.execute(text("DELETE FROM counters"))
         db.session.commit()
+
+
+def test_a_missing_counter_row_is_counted_around_without_writing(app, client):
+    two_articles_and_no_counter(app, client)
 
     assert client.get("/api/articles").get_json()["articlesCount"] == 2
     assert counter_and_rows(app) == (None, 2)  # a GET never writes
 
 
 def test_counters_repair_puts_a_missing_row_back(app, client):
-    token = register(client)["token"]
-    create(client, token, "One")
-    create(client, token, "Two")
-    with app.app_context():
-        db.session.execute(text("DELETE FROM counters"))
-        db.session.commit()
+    two_articles_and_no_counter(app, client)
 
     result = app.test_cli_runner().invoke(args=["counters", "repair"])
 

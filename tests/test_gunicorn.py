@@ -6,11 +6,9 @@ import contextlib
 import json
 import os
 import secrets
-import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -20,9 +18,9 @@ from typing import Any
 import pytest
 
 from config import CHEAP_PASSWORD_HASHING
+from tests.serving import GUNICORN, gunicorn
 
 ROOT = Path(__file__).resolve().parent.parent
-GUNICORN = [sys.executable, "-m", "gunicorn", "-c", "ops/gunicorn.conf.py", "wsgi:app"]
 
 
 def _free_port() -> int:
@@ -51,8 +49,7 @@ def _call(base: str, method: str, path: str, body: Any = None, token: str | None
 
 @contextlib.contextmanager
 def _serving(env: dict[str, str], stderr: Any = subprocess.DEVNULL) -> Iterator[str]:
-    """Migrate ``env``'s database, then run gunicorn on a free loopback port until exit."""
-    port = _free_port()
+    """Migrate ``env``'s database, then serve it with one gunicorn worker until the block ends."""
     subprocess.run(
         [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"],
         cwd=ROOT,
@@ -61,29 +58,8 @@ def _serving(env: dict[str, str], stderr: Any = subprocess.DEVNULL) -> Iterator[
         capture_output=True,
         timeout=120,
     )
-    process = subprocess.Popen(
-        GUNICORN,
-        cwd=ROOT,
-        env={**env, "BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "1"},
-        stdout=subprocess.DEVNULL,
-        stderr=stderr,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if _call(base, "GET", "/ping")[0] == 200:
-                    break
-            except OSError:
-                pass
-            assert process.poll() is None, "gunicorn exited during start-up"
-            assert time.monotonic() < deadline, "gunicorn did not answer /ping within 30 s"
-            time.sleep(0.2)
+    with gunicorn(env, stderr=stderr) as base:
         yield base
-    finally:
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=30) == 0
 
 
 @pytest.fixture

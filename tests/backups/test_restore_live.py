@@ -3,7 +3,6 @@ gunicorn serving the seeded database, ``flask backup restore`` as a separate pro
 
 from __future__ import annotations
 
-import contextlib
 import json
 import signal
 import subprocess
@@ -13,7 +12,6 @@ import time
 import urllib.error
 import urllib.request
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,9 +24,7 @@ from tests.backups.conftest import (
     production_env,
     run_flask,
 )
-from tests.pg_cluster import free_port
-
-SERVER_START_TIMEOUT = 30
+from tests.serving import gunicorn
 
 
 def call(base: str, path: str, method: str = "GET", body=None, token=None):
@@ -43,33 +39,6 @@ def call(base: str, path: str, method: str = "GET", body=None, token=None):
             return response.status, dict(response.headers), json.loads(response.read())
     except urllib.error.HTTPError as error:
         return error.code, dict(error.headers), json.loads(error.read())
-
-
-@contextlib.contextmanager
-def serving(env: dict[str, str]) -> Iterator[str]:
-    """gunicorn (the production config file) on a free loopback port; stopped by its PID."""
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "ops/gunicorn.conf.py", "wsgi:app"],
-        cwd=ROOT,
-        env={**env, "BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "2"},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + SERVER_START_TIMEOUT
-        while True:
-            with contextlib.suppress(OSError):
-                if call(base, "/ping")[0] == 200:
-                    break
-            assert process.poll() is None, "gunicorn exited during start-up"
-            assert time.monotonic() < deadline, "gunicorn did not answer /ping"
-            time.sleep(0.1)
-        yield base
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=30)
 
 
 def created(env: dict[str, str]) -> str:
@@ -88,7 +57,7 @@ def test_restore_while_the_service_serves_gives_503s_or_waits_and_then_serves_th
     problems: list[str] = []
     stop = threading.Event()
 
-    with serving(env) as base:
+    with gunicorn(env, workers=2) as base:
         # Sessions are data too: a token must be older than the backup to survive the restore.
         _, _, login = call(
             base, "/api/users/login", "POST",
