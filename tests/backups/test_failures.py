@@ -45,23 +45,22 @@ def pgserver_bin_dir() -> Path | None:
     return Path(spec.origin).parent / "pginstall" / "bin"
 
 
+def started(bin_dir: Path | None, missing: str) -> Iterator[Cluster]:
+    if bin_dir is None:
+        service_unavailable(missing)
+    with private_cluster(bin_dir, DB_PASSWORD) as cluster:
+        yield cluster
+
+
 @pytest.fixture(scope="module")
 def password_cluster() -> Iterator[Cluster]:
     """A server that checks passwords (scram-sha-256), unlike the shared one, which trusts."""
-    bin_dir = debian_bin_dir()
-    if bin_dir is None:
-        service_unavailable("no PostgreSQL server binaries under /usr/lib/postgresql")
-    with private_cluster(bin_dir, DB_PASSWORD) as cluster:
-        yield cluster
+    yield from started(debian_bin_dir(), "no PostgreSQL server binaries under /usr/lib/postgresql")
 
 
 @pytest.fixture(scope="module")
 def newer_cluster() -> Iterator[Cluster]:
-    bin_dir = pgserver_bin_dir()
-    if bin_dir is None:
-        service_unavailable("the pgserver package (PostgreSQL 16) is not installed")
-    with private_cluster(bin_dir, DB_PASSWORD) as cluster:
-        yield cluster
+    yield from started(pgserver_bin_dir(), "the pgserver package (PostgreSQL 16) is not installed")
 
 
 # --- client tools ---------------------------------------------------------------------------
