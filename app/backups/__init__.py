@@ -51,8 +51,6 @@ def storage_for(app: Flask) -> Storage:
     return LocalStorage(Path(directory).resolve())
 
 
-def backups_for(
-    app: Flask, url: URL, app_version: str, echo: Callable[[str], None] = lambda _line: None
-) -> Backups:
+def backups_for(app: Flask, url: URL, echo: Callable[[str], None] = lambda _line: None) -> Backups:
     """The backups of database ``url`` (the engine's URL: SQLite paths already resolved)."""
-    return Backups(database_for(url, app), storage_for(app), app_version, echo)
+    return Backups(database_for(url, app), storage_for(app), app.config["APP_VERSION"], echo)

@@ -19,7 +19,6 @@ FORMAT = 1
 MANIFEST_SUFFIX = ".json"
 # Names reach file paths and S3 keys: letters, digits, dot, dash and underscore only.
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
-REASONS = ("manual", "pre-restore")
 
 
 def new_name(kind: str, now: datetime) -> str:

@@ -93,7 +93,7 @@ def tool_failure(tool: Tool, stderr: str, password: str | None) -> BackupError:
     """One line from a failed tool's stderr: its first ``error:`` line, without the prefix."""
     lines = [line for line in stderr.splitlines() if line.strip()]
     chosen = next((line for line in lines if "error:" in line), lines[0] if lines else "")
-    message = chosen.split("error:", 1)[-1].strip() or f"exit status {stderr!r}"
+    message = chosen.split("error:", 1)[-1].strip() or "it exited without a message"
     if password:
         message = message.replace(password, "[REDACTED]")
     return BackupError(f"{tool.name} failed: {first_line(message)}")

@@ -37,8 +37,7 @@ def _echo_err(line: str) -> None:
 
 
 def _backups() -> Backups:
-    version = current_app.config["APP_VERSION"]
-    return backups_for(current_app, db.engine.url, version, echo=_echo_err)
+    return backups_for(current_app, db.engine.url, echo=_echo_err)
 
 
 def operator_command(func: F) -> F:

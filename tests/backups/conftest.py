@@ -10,6 +10,7 @@ the production configuration.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import secrets
@@ -265,6 +266,12 @@ def assert_fails_with(result: Result | subprocess.CompletedProcess[str], pattern
     assert len(errors) == 1, result.stderr
     assert re.search(pattern, errors[0]), errors[0]
     return errors[0]
+
+
+def rewrite_manifest(backup_dir: Path, name: str, **changes: Any) -> None:
+    """Change fields of a stored manifest, as someone editing it by hand would."""
+    path = backup_dir / f"{name}.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), **changes}))
 
 
 def production_env(**env: str) -> dict[str, str]:

@@ -15,17 +15,13 @@ from tests.backups.conftest import (
     assert_fails_with,
     change_everything,
     created_name,
+    rewrite_manifest,
 )
 from tests.conftest import auth_header
 
 
 def names(backup) -> list[str]:
     return [entry["name"] for entry in json.loads(backup("list", "--json").stdout)]
-
-
-def rewrite_manifest(backup_dir, name, **changes) -> None:
-    path = backup_dir / f"{name}.json"
-    path.write_text(json.dumps({**json.loads(path.read_text()), **changes}))
 
 
 def test_restore_brings_back_every_row_of_every_table(backup, seeded):

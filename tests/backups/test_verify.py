@@ -6,16 +6,16 @@ from __future__ import annotations
 import hashlib
 import json
 
-from tests.backups.conftest import admin_execute, assert_fails_with, created_name
+from tests.backups.conftest import (
+    admin_execute,
+    assert_fails_with,
+    created_name,
+    rewrite_manifest,
+)
 
 
 def manifest_of(backup_dir, name) -> dict:
     return json.loads((backup_dir / f"{name}.json").read_text())
-
-
-def rewrite_manifest(backup_dir, name, **changes) -> None:
-    path = backup_dir / f"{name}.json"
-    path.write_text(json.dumps({**json.loads(path.read_text()), **changes}))
 
 
 def backup_file(backup_dir, name):
