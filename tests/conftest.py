@@ -190,10 +190,17 @@ def rate_limit_prefix(redis_url: str) -> Iterator[str]:
     prefix = f"test-{uuid.uuid4().hex[:12]}"
     yield prefix
     client = redis.Redis.from_url(redis_url, socket_timeout=2)
+    delete_rate_limit_keys(client, prefix)
+    client.close()
+
+
+def delete_rate_limit_keys(client: redis.Redis, prefix: str) -> int:
+    """Delete the limiter's keys under ``prefix`` (and nothing else: the test Redis may be
+    someone's own); returns how many there were."""
     keys = list(client.scan_iter(match=f"*/{prefix}/*"))
     if keys:
         client.delete(*keys)
-    client.close()
+    return len(keys)
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import AuthSession
-from tests.conftest import assert_error, auth_header, register
+from tests.conftest import assert_error, auth_header, delete_rate_limit_keys, register
 
 ME = "/api/user"
 REFRESH = "/api/auth/refresh"
@@ -178,19 +178,24 @@ def _end_by_refresh_reuse(client, victim, _other):
     [_end_by_logout, _end_by_logout_all, _end_by_password_change, _end_by_refresh_reuse],
     ids=["logout", "logout-all", "password-change", "refresh-reuse"],
 )
-def test_ended_session_stays_ended_after_a_redis_flush(make_app, redis_url, end_session):
-    store = redis.Redis.from_url(redis_url)  # the test Redis db only (TEST_REDIS_URL)
-    store.flushdb()  # a fresh rate-limit budget: Redis really is in use by this app
-    client = make_app(REDIS_URL=redis_url, RATELIMIT_ENABLED="true").test_client()
+def test_ended_session_stays_ended_after_redis_loses_its_keys(
+    limited_app, redis_url, rate_limit_prefix, end_session
+):
+    store = redis.Redis.from_url(redis_url)  # the test Redis db (TEST_REDIS_URL)
+    others_key = f"not-ours-{rate_limit_prefix}"  # stands for whatever else lives in that db
+    store.set(others_key, "keep", ex=60)
+    client = limited_app().test_client()
     victim = register(client, password=PASSWORD)
     other = login(client)
     end_session(client, victim, other)
 
-    assert store.dbsize() > 0  # the limiter's counters
-    store.flushdb()
+    # Everything this app kept in Redis (its limit counters) is lost, as in a Redis restart.
+    assert delete_rate_limit_keys(store, rate_limit_prefix) > 0
 
     assert_error(client.get(ME, headers=auth_header(victim["token"])), 401, INVALID)
     assert_error(refresh(client, victim["refreshToken"]), 401, INVALID)
+    assert store.get(others_key) == b"keep"  # nothing but this app's own keys was touched
+    store.delete(others_key)
 
 
 @pytest.mark.parametrize("ending", [LOGOUT, LOGOUT_ALL])
