@@ -18,10 +18,13 @@ from collections.abc import Mapping
 from datetime import timedelta
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from limits import parse_many
+
+N = TypeVar("N", int, float)
 
 # Fixed, public, development-only secrets: stable across workers and restarts, refused in
 # production (they are listed as placeholders below).
@@ -99,14 +102,27 @@ def _bool(value: str | None, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-def _int(environ: Mapping[str, str], name: str, default: int) -> int:
+def _number(environ: Mapping[str, str], name: str, default: N, kind: type[N], what: str) -> N:
     raw = environ.get(name)
     if raw is None or raw.strip() == "":
         return default
     try:
-        return int(raw)
+        return kind(raw)
     except ValueError:
-        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+        raise ConfigError(f"{name} must be {what}, got {raw!r}") from None
+
+
+def _int(environ: Mapping[str, str], name: str, default: int) -> int:
+    return _number(environ, name, default, int, "an integer")
+
+
+def _float(environ: Mapping[str, str], name: str, default: float) -> float:
+    return _number(environ, name, default, float, "a number of seconds")
+
+
+def _fraction(environ: Mapping[str, str], name: str) -> float:
+    """A sample rate from 0 to 1 (0 when unset); the range is checked by ``validate``."""
+    return _number(environ, name, 0.0, float, "a number from 0 to 1")
 
 
 # Rate limits per endpoint class (applied by app/security/ratelimit.py), each a `limits` string;
@@ -134,14 +150,15 @@ def check_rate_limit(name: str, value: str) -> None:
         raise ConfigError(f"{name} must allow at least 1 request per window, got {value!r}")
 
 
-def _float(environ: Mapping[str, str], name: str, default: float) -> float:
-    raw = environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
+def _networks(
+    environ: Mapping[str, str], name: str, default: str
+) -> tuple[IPv4Network | IPv6Network, ...]:
+    """Comma-separated IP addresses and CIDR networks (an address alone is a /32 or /128)."""
+    raw = (environ.get(name) or "").strip() or default
     try:
-        return float(raw)
+        return tuple(ip_network(item.strip()) for item in raw.split(",") if item.strip())
     except ValueError:
-        raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from None
+        raise ConfigError(f"{name} must list IP addresses or CIDR networks, got {raw!r}") from None
 
 
 class Config:
@@ -163,6 +180,8 @@ class Config:
         self.JWT_SECRET_KEY = env.get(
             "JWT_SECRET_KEY", DEV_JWT_SECRET_KEY if self.uses_dev_secrets else ""
         )
+        # The key before a rotation: still verifies tokens, never signs (security/signing_keys.py).
+        self.JWT_SECRET_KEY_PREVIOUS = env.get("JWT_SECRET_KEY_PREVIOUS", "")
         self.JWT_ACCESS_TOKEN_EXPIRES = timedelta(
             seconds=_int(env, "JWT_ACCESS_TOKEN_EXPIRES", 3600)
         )
@@ -193,6 +212,13 @@ class Config:
         self.MAX_CONTENT_LENGTH = _int(env, "MAX_CONTENT_LENGTH", 1024 * 1024)
         self.LOG_LEVEL = (env.get("LOG_LEVEL") or self.DEFAULT_LOG_LEVEL).upper()
         self.LOG_FORMAT = (env.get("LOG_FORMAT") or self.DEFAULT_LOG_FORMAT).lower()
+        # Error reports to Sentry (app/observability/sentry.py): off unless SENTRY_DSN is set.
+        self.SENTRY_DSN = env.get("SENTRY_DSN", "").strip()
+        self.SENTRY_TRACES_SAMPLE_RATE = _fraction(env, "SENTRY_TRACES_SAMPLE_RATE")
+        self.SENTRY_PROFILES_SAMPLE_RATE = _fraction(env, "SENTRY_PROFILES_SAMPLE_RATE")
+        # GET /metrics (app/observability/), answered only to clients in METRICS_ALLOW.
+        self.METRICS_ENABLED = _bool(env.get("METRICS_ENABLED"), True)
+        self.METRICS_ALLOW = _networks(env, "METRICS_ALLOW", "127.0.0.1/32,::1/128")
 
         self.PASSWORD_HASH_TIME_COST = _int(env, "PASSWORD_HASH_TIME_COST", 3)
         self.PASSWORD_HASH_MEMORY_COST = _int(env, "PASSWORD_HASH_MEMORY_COST", 65536)
@@ -285,6 +311,16 @@ class Config:
         for name in ("HEALTH_CHECK_TIMEOUT", "REDIS_SOCKET_TIMEOUT"):
             if not getattr(self, name) > 0:  # zero would fail every check at once
                 raise ConfigError(f"{name} must be a positive number of seconds")
+        for name in ("SENTRY_TRACES_SAMPLE_RATE", "SENTRY_PROFILES_SAMPLE_RATE"):
+            if not 0.0 <= getattr(self, name) <= 1.0:  # also refuses nan
+                raise ConfigError(f"{name} must be a number from 0 to 1, got {getattr(self, name)}")
+        if self.SENTRY_DSN:
+            from sentry_sdk.utils import BadDsn, Dsn  # only when set: the SDK's own parser
+
+            try:
+                Dsn(self.SENTRY_DSN)  # a DSN it cannot parse would crash every worker at start
+            except BadDsn as error:
+                raise ConfigError(f"SENTRY_DSN is not a Sentry DSN: {error}") from None
         if self.MAX_CONTENT_LENGTH <= 0:
             raise ConfigError("MAX_CONTENT_LENGTH must be a positive number of bytes")
         if self.TRUSTED_PROXY_HOPS < 0:
@@ -342,14 +378,18 @@ class ProductionConfig(Config):
         super().validate()
         if not self.database_url_given:
             raise ConfigError("DATABASE_URL is not set; production needs its database named")
-        for name in ("SECRET_KEY", "JWT_SECRET_KEY"):
+        for name in ("SECRET_KEY", "JWT_SECRET_KEY", "JWT_SECRET_KEY_PREVIOUS"):
             value: str = getattr(self, name)
+            if not value and name == "JWT_SECRET_KEY_PREVIOUS":
+                continue  # set only during a key rotation
             if not value:
                 raise ConfigError(f"{name} is not set; production needs a random secret")
             if value.strip().lower() in PLACEHOLDER_SECRETS:
                 raise ConfigError(f"{name} is a known placeholder; set a random secret")
             if len(value.encode()) < MIN_SECRET_BYTES:
                 raise ConfigError(f"{name} is shorter than {MIN_SECRET_BYTES} bytes")
+        if self.JWT_SECRET_KEY_PREVIOUS == self.JWT_SECRET_KEY:
+            raise ConfigError("JWT_SECRET_KEY_PREVIOUS equals JWT_SECRET_KEY; set the old key")
         if "*" in self.CORS_ORIGINS:
             raise ConfigError("CORS_ORIGINS may not contain '*' in production; list the origins")
 

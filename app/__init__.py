@@ -19,6 +19,8 @@ from app.errors import register_error_handlers
 from app.extensions import db, jwt, migrate
 from app.health import bp as health_blueprint
 from app.logs import configure_logging
+from app.observability.metrics_routes import register_metrics
+from app.observability.sentry import configure_sentry
 from app.openapi import create_api
 from app.pipeline import register_request_pipeline
 from app.schema import MIGRATIONS_DIR
@@ -39,6 +41,7 @@ def create_app(config: Config | str | None = None) -> Flask:
     app.json.sort_keys = False  # keep fields in the order the contract lists them
 
     configure_logging(app)
+    configure_sentry(app)  # only with SENTRY_DSN
     _announce(app, config)
     register_extensions(app)
     register_blueprints(app)
@@ -76,3 +79,4 @@ def register_blueprints(app: Flask) -> None:
     for blueprint in (auth_blueprint, api_blueprint, health_blueprint):
         api.register_blueprint(blueprint)
     register_docs(app, api)
+    register_metrics(app)  # GET /metrics, outside the OpenAPI document

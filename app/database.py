@@ -11,6 +11,7 @@ from sqlalchemy import event
 
 from app.extensions import db
 from app.methods import READ_METHODS
+from app.observability.metrics_pool import watch_pool
 
 log = logging.getLogger(__name__)
 
@@ -18,9 +19,14 @@ _AUTOCOMMIT = "autocommit_for_reads"
 
 
 def configure_database(app: Flask) -> None:
-    """Bind the per-connection behaviour to ``app``'s engine (its teardown is in the pipeline)."""
+    """Bind the per-connection behaviour to ``app``'s engine (its teardown is in the pipeline),
+    and with ``METRICS_ENABLED`` the pool gauges."""
     _configure_sqlite(app)
     _autocommit_read_only_requests(app)
+    if app.config["METRICS_ENABLED"]:
+        with app.app_context():
+            max_overflow = app.config["SQLALCHEMY_ENGINE_OPTIONS"].get("max_overflow")
+            watch_pool(db.engine, max_overflow)
 
 
 def _configure_sqlite(app: Flask) -> None:

@@ -15,6 +15,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 
 from app.extensions import db
+from app.observability.sentry import report_exception
 
 log = logging.getLogger(__name__)
 
@@ -137,16 +138,19 @@ def handle_http_exception(error: HTTPException) -> Response:
 
 
 def handle_database_unavailable(error: Exception) -> Response:
-    """A database that is down, unreachable or saturated is a 503 the client may retry."""
+    """A database that is down, unreachable or saturated is a 503 the client may retry: logged,
+    never reported to Sentry as an error (the ERROR line is only a breadcrumb there)."""
     _rollback_quietly()
     log.error("database unavailable: %s", type(error).__name__, exc_info=error)
     return handle_api_error(ServiceUnavailable())
 
 
 def handle_unexpected_error(error: BaseException) -> Response:
-    """Log with traceback and request id, roll back, answer a 500 that reveals nothing."""
+    """Log with traceback and request id, report to Sentry (one event per 500; nothing when
+    it is off), roll back, answer a 500 that reveals nothing."""
     _rollback_quietly()
     log.error("unhandled exception: %s", type(error).__name__, exc_info=error)
+    report_exception(error)
     return error_response(500, {"body": ["internal server error"]})
 
 

@@ -4,81 +4,26 @@ redaction so that passwords, tokens, Authorization headers and SQL never reach a
 from __future__ import annotations
 
 import logging
-import re
 import sys
 from typing import Any
 
 from flask import Flask
 from pythonjsonlogger.json import JsonFormatter
 
+# The one redaction list, shared with the error reports (app/observability/sentry.py);
+# REDACTED and redact are also this module's public names.
+from app.redaction import REDACTED as REDACTED
+from app.redaction import redact, redact_value
 from app.request_id import current_request_id
 
 HANDLER_NAME = "app"
-REDACTED = "[REDACTED]"
-
-_PATTERNS: list[tuple[re.Pattern[str], str]] = [
-    # Authorization headers in any rendering: "Authorization: Token x", {'Authorization': 'x'}.
-    (
-        re.compile(
-            r"""(authorization['"]?\s*[:=]\s*['"]?)(?:(?:token|bearer|basic)\s+)?[^\s'",}]+""", re.I
-        ),
-        r"\1" + REDACTED,
-    ),
-    # Secret-looking keys in JSON, reprs and query strings: "password": "x", password=x.
-    # A quoted value is blanked up to its closing quote, so passwords with spaces go whole.
-    (
-        re.compile(
-            r"""((?:password|passwd|secret|token|refreshToken|api_key)['"]?\s*[:=]\s*)"""
-            r"""(?:(")(?:[^"\\]|\\.)*"|(')(?:[^'\\]|\\.)*'|[^\s'",}&]+)""",
-            re.I,
-        ),
-        r"\1\2\3" + REDACTED + r"\2\3",
-    ),
-    # Bare JWTs anywhere (three base64url parts, the first a JSON header).
-    (re.compile(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"), REDACTED),
-    # Password hashes.
-    (re.compile(r"\$argon2[a-z]*\$[^\s'\"]+"), REDACTED),
-    # Credentials inside URLs: scheme://user:password@host.
-    (re.compile(r"(://[^:/\s@]*:)[^@\s/]+@"), r"\1" + REDACTED + "@"),
-    # SQL inside database errors: SQLAlchemy's "[SQL: <statement>]" block and the server's
-    # "LINE n: <statement>" excerpt. The error class, its message and the traceback's frames
-    # stay, which is what an operator needs; the statements are in the code.
-    (
-        re.compile(
-            r"\[SQL: .*?\](?=\n\[SQL parameters|\n\(Background on this error|\n\n|\Z)", re.S
-        ),
-        "[SQL: hidden]",
-    ),
-    (re.compile(r"^(LINE \d+: ).*$", re.M), r"\1[SQL hidden]"),
-]
-
-_SENSITIVE_FIELDS = frozenset({"password", "token", "refreshtoken", "authorization", "secret"})
-
-
-def redact(text: str) -> str:
-    """Replace every secret-looking part of ``text`` with ``[REDACTED]``."""
-    for pattern, replacement in _PATTERNS:
-        text = pattern.sub(replacement, text)
-    return text
-
-
-def _redact_value(key: str, value: Any) -> Any:
-    if key.lower() in _SENSITIVE_FIELDS and value is not None:
-        return REDACTED
-    if isinstance(value, str):
-        return redact(value)
-    if isinstance(value, dict):
-        return {k: _redact_value(str(k), v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_redact_value(key, v) for v in value]
-    return value
 
 
 class RedactingJsonFormatter(JsonFormatter):
     """python-json-logger's formatter with every value passed through ``redact``."""
 
     def process_log_record(self, log_data: dict[str, Any]) -> dict[str, Any]:
-        return {key: _redact_value(key, value) for key, value in log_data.items()}
+        return {key: redact_value(key, value) for key, value in log_data.items()}
 
 
 class RedactingTextFormatter(logging.Formatter):

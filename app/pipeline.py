@@ -2,11 +2,15 @@
 
 In the order they run for one request:
 
+    WSGI      RequestMetrics            with METRICS_ENABLED: conduit_http_requests_in_flight
+                                        while the request runs (down in a ``finally``), then
+                                        its count by route template and status, its duration
     WSGI      ProxyFix                  client address and scheme from TRUSTED_PROXY_HOPS proxies
     WSGI      RequestHeaders            Authorization parsed (Bearer -> Token); X-Forwarded-Proto
                                         removed (ProxyFix has applied it if trusted)
     before    start_request             request id, timer
     before    Flask-Limiter             a 429 instead of the view when a limit is spent
+                                        (conduit_rate_limit_refusals_total, by class)
     before    Flask-Talisman            (no HTTPS redirect: nginx's job; no CSP nonce)
               the view                  blueprints; anything raised ends in app/errors.py
     after     Flask-Talisman            security headers
@@ -35,6 +39,7 @@ from app.middleware import (
     start_request,
     trust_proxies,
 )
+from app.observability.metrics_requests import RequestMetrics
 from app.security.headers import cross_origin_headers, init_cors, init_security_headers
 from app.security.ratelimit import fix_retry_after, init_rate_limiting
 
@@ -45,6 +50,8 @@ def register_request_pipeline(app: Flask) -> None:
     scheme = app.config["JWT_HEADER_TYPE"]
     app.wsgi_app = RequestHeaders(app.wsgi_app, scheme)  # type: ignore[method-assign]
     trust_proxies(app)  # after, so it wraps RequestHeaders and runs first
+    if app.config["METRICS_ENABLED"]:  # outermost: measures all of the above and below
+        app.wsgi_app = RequestMetrics(app.wsgi_app, app)  # type: ignore[method-assign]
 
     app.before_request(start_request)
     app.after_request(finish_request)  # registered first: runs last

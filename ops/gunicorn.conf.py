@@ -13,6 +13,8 @@ Everything an operator tunes comes from the environment (12-factor), like config
     GUNICORN_LOGLEVEL    gunicorn's own log level        default info
     GUNICORN_MAX_REQUESTS  recycle a worker after this many requests (0: never)   default 0
     GUNICORN_REUSE_PORT  1: a listening socket per worker (SO_REUSEPORT), 0: one shared   default 1
+    PROMETHEUS_MULTIPROC_DIR  where workers keep their metrics for /metrics (emptied at start)
+                                                         default a private temporary directory
 
 Keep DB_POOL_SIZE + DB_MAX_OVERFLOW (config.py, 10 + 5) >= GUNICORN_THREADS: every thread of a
 worker may hold one database connection at a time.
@@ -20,7 +22,15 @@ worker may hold one database connection at a time.
 
 from __future__ import annotations
 
+import atexit
+import errno
 import os
+import shutil
+import socket
+import tempfile
+from pathlib import Path
+
+from gunicorn.workers.gthread import ThreadWorker
 
 
 def _env_int(name: str, default: int, minimum: int = 1) -> int:
@@ -36,6 +46,33 @@ def _env_int(name: str, default: int, minimum: int = 1) -> int:
     return value
 
 
+# --- Metrics --------------------------------------------------------------------------------
+# prometheus_client's multiprocess mode (app/observability/metrics.py): every worker keeps its
+# values in files in this directory and a scrape of /metrics adds up the files of all workers.
+# It must be in the environment before any process imports prometheus_client, which picks its
+# value class at import; the master reads this file before it forks, and nothing here imports
+# prometheus_client. Unset, it is a private directory (mkdtemp: 0700) of this master, which
+# removes it when it exits, however it exits (atexit: also after a configuration error or
+# --check-config); an operator's own directory is emptied at start, never removed.
+_METRICS_DIR = "PROMETHEUS_MULTIPROC_DIR"
+_METRICS_DIR_OWNER = "CONDUIT_METRICS_DIR_OWNER"  # the pid of the master that made it
+
+
+def _make_private_metrics_dir() -> None:
+    os.environ[_METRICS_DIR] = tempfile.mkdtemp(prefix="conduit-metrics-")
+    os.environ[_METRICS_DIR_OWNER] = str(os.getpid())
+
+
+def _remove_private_metrics_dir() -> None:
+    # Workers run this too when they exit; only the master that made the directory removes it.
+    if os.environ.get(_METRICS_DIR_OWNER) == str(os.getpid()):
+        shutil.rmtree(os.environ[_METRICS_DIR], ignore_errors=True)
+
+
+if not os.environ.get(_METRICS_DIR, "").strip():
+    _make_private_metrics_dir()
+atexit.register(_remove_private_metrics_dir)
+
 # --- Socket ---------------------------------------------------------------------------------
 bind = [os.environ.get("BIND", "").strip() or "127.0.0.1:5000"]
 
@@ -43,7 +80,26 @@ bind = [os.environ.get("BIND", "").strip() or "127.0.0.1:5000"]
 # gthread: a few processes with a few threads each. Requests that wait on PostgreSQL or Redis
 # overlap inside one process, and on SIGTERM every in-flight request finishes (with plain sync
 # workers, requests queued behind a busy worker were reset; LIBRARY_NOTES §11).
-worker_class = "gthread"
+
+
+class ListenerClosingThreadWorker(ThreadWorker):
+    """gthread, whose listening sockets close as soon as a graceful stop (SIGTERM, HUP, a
+    recycle) begins. gthread itself only stops accepting then, and closes them when it exits,
+    up to ~2 s later (kept-alive connections linger that long): meanwhile the kernel still
+    queues new connections on a socket nobody accepts from, and resets them all at the close.
+    nginx has written a request on each: it retries a GET elsewhere but not a POST, whose
+    client got a 503 (1-2 per instance restarted under load, tests/test_nginx.py). Closed at
+    once, the port refuses new connections, and nginx passes those requests, POSTs too
+    (nothing was sent), to another instance."""
+
+    def set_accept_enabled(self, enabled: bool) -> None:
+        super().set_accept_enabled(enabled)
+        if not enabled and not self.alive:  # stopping, not just at its connection limit
+            for listener in self.sockets:
+                listener.close()  # gunicorn's own close: once only, the exit's is a no-op
+
+
+worker_class = ListenerClosingThreadWorker
 workers = _env_int("WEB_CONCURRENCY", 2)
 threads = _env_int("GUNICORN_THREADS", 4)
 
@@ -125,3 +181,74 @@ def on_starting(server):  # type: ignore[no-untyped-def]
     except ConfigError as error:
         server.log.error("configuration error: %s", error)
         raise SystemExit(4) from None
+    _refuse_a_taken_address(server)
+    _prepare_metrics_dir(server)
+
+
+def _refuse_a_taken_address(server):  # type: ignore[no-untyped-def]
+    """Exit with one line if another process already listens on a bind address.
+
+    With reuse_port the master binds nothing and each worker binds its own SO_REUSEPORT
+    socket, so without this a second instance on a port held by another SO_REUSEPORT listener
+    (another gunicorn of the same user) starts silently and takes half its connections, and
+    one on a port held by an ordinary socket respawns workers forever ("Address already in
+    use"). A probe bound without SO_REUSEPORT fails on any listener; SO_REUSEADDR lets it pass
+    over connections left in TIME_WAIT. Runs once per master: a HUP does not call on_starting
+    again, and a USR2 re-exec (``master_pid`` set) must share the old generation's port.
+    """
+    if server.master_pid:
+        return
+    for address in server.cfg.address:
+        if not isinstance(address, tuple):
+            continue  # a unix socket path: gunicorn itself refuses one in use
+        host, port = address[0], address[1]
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((host, port))
+            except OSError as error:
+                if error.errno != errno.EADDRINUSE:
+                    raise
+                server.log.error("cannot listen on %s: another process uses it", _url(address))
+                raise SystemExit(3) from None
+
+
+def when_ready(server):  # type: ignore[no-untyped-def]
+    """Say where it listens: with reuse_port the master binds nothing, so gunicorn's own line
+    reads "Listening at:  (<pid>)"; the workers bind these addresses as they start."""
+    shown = [_url(address) for address in server.cfg.address]
+    cfg = server.cfg
+    server.log.info(
+        "serving on %s (%d workers x %d threads)", ", ".join(shown), cfg.workers, cfg.threads
+    )
+
+
+def _url(address):  # type: ignore[no-untyped-def]
+    if not isinstance(address, tuple):
+        return f"unix:{address}"
+    host, port = address[0], address[1]
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def _prepare_metrics_dir(server):  # type: ignore[no-untyped-def]
+    """Start the metrics from zero: a previous run's files would be added to this run's."""
+    owner = os.environ.get(_METRICS_DIR_OWNER)
+    if owner and owner != str(os.getpid()):
+        # A USR2 re-exec inherited the old master's private directory, which the old master
+        # removes when it exits: this generation of workers gets its own.
+        _make_private_metrics_dir()
+    elif server.master_pid:
+        return  # USR2 re-exec sharing an operator's directory: the old workers still write there
+    directory = Path(os.environ[_METRICS_DIR])
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for stale in directory.glob("*.db"):
+        stale.unlink(missing_ok=True)
+
+
+def child_exit(server, worker):  # type: ignore[no-untyped-def]
+    """A worker is gone: drop its live gauges (in-flight requests, pool connections, the
+    rate-limit fallback); its counters stay in the totals, as they should."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

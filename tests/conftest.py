@@ -30,7 +30,7 @@ from config import RATE_LIMIT_DEFAULTS, get_config, normalise_database_url
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
-def _create_postgres_database(server_url: str) -> tuple[str, Callable[[], None]]:
+def create_postgres_database(server_url: str) -> tuple[str, Callable[[], None]]:
     """Create ``conduit_test_<random>`` on the server and return its URL and a dropper."""
     url = make_url(normalise_database_url(server_url))
     name = f"conduit_test_{uuid.uuid4().hex[:10]}"
@@ -50,7 +50,7 @@ def _create_postgres_database(server_url: str) -> tuple[str, Callable[[], None]]
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     server_url = os.environ.get("TEST_DATABASE_URL", "")
     if server_url.startswith(("postgres://", "postgresql")):
-        url, drop = _create_postgres_database(server_url)
+        url, drop = create_postgres_database(server_url)
     else:
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
         drop = None
@@ -62,11 +62,17 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         drop()
 
 
+# Settings of the developer's own shell that must never reach a test's app: a test that wants
+# one passes it explicitly (a real SENTRY_DSN would receive the tests' induced errors).
+NOT_INHERITED = frozenset({"SENTRY_DSN"})
+
+
 def app_environ(database_url: str, **env: str) -> dict[str, str]:
     """The environment a test's app is built from (never written to ``os.environ``): the
-    process's own, the test database for every config (testing reads TEST_DATABASE_URL, the
-    others DATABASE_URL), and ``env`` on top."""
-    return {**os.environ, "TEST_DATABASE_URL": database_url, "DATABASE_URL": database_url, **env}
+    process's own (but ``NOT_INHERITED``), the test database for every config (testing reads
+    TEST_DATABASE_URL, the others DATABASE_URL), and ``env`` on top."""
+    inherited = {name: value for name, value in os.environ.items() if name not in NOT_INHERITED}
+    return {**inherited, "TEST_DATABASE_URL": database_url, "DATABASE_URL": database_url, **env}
 
 
 def build_app(database_url: str, config_name: str = "testing", **env: str) -> Flask:

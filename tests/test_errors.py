@@ -257,6 +257,16 @@ def test_unreachable_database_gives_fast_json_503(make_app):
         assert leak not in exposed
 
 
+@pytest.mark.parametrize("path", ["/api/tags", "/api/articles"])
+def test_unreachable_database_503_keeps_its_retry_after_with_rate_limits_on(limited_app, path):
+    # The limiter's own after hook also writes Retry-After (its window's reset); the 503's
+    # value is the one a client must wait.
+    app = limited_app(TEST_DATABASE_URL="postgresql://postgres@127.0.0.1:1/nope")
+    response = app.test_client().get(path)
+    assert_error(response, 503, UNAVAILABLE)
+    assert response.headers["Retry-After"] == str(app.config["DB_UNAVAILABLE_RETRY_AFTER"])
+
+
 def test_operational_error_from_a_route_is_503(faulty_app):
     response = faulty_app.test_client().get("/api/__test__/db-down")
     assert_error(response, 503, UNAVAILABLE)

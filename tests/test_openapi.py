@@ -27,8 +27,8 @@ DOCS_CSP = {
     "form-action": ["'none'"],
     "frame-ancestors": ["'none'"],
 }
-# Rules that are files, not API operations.
-UNDOCUMENTED_ENDPOINTS = {"docs.asset"}
+# Rules that are not API operations: files, and the operators' /metrics (kept out of the document).
+UNDOCUMENTED_ENDPOINTS = {"docs.asset", "metrics.scrape"}
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
 HTTP_METHODS = {"get", "put", "post", "delete", "patch", "options", "head", "trace"}
 ERROR_ENVELOPE = {"$ref": "#/components/schemas/ErrorEnvelope"}

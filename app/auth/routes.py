@@ -22,6 +22,7 @@ from app.auth.schemas import (
     UserResponse,
 )
 from app.errors import Unauthorized
+from app.observability.metrics import count_auth_failure
 from app.openapi import Blueprint
 from app.security.tokens import SESSION_CLAIM, issue_access_token, presented_token
 
@@ -98,6 +99,7 @@ def refresh() -> Response:
     """
     refresh_id = get_jwt().get("jti")
     if not isinstance(refresh_id, str):
+        count_auth_failure("invalid_token")
         raise Unauthorized()
     account = Account.of(current_user)
     tokens = sessions.rotate_refresh_token(current_user.id, current_session_id(), refresh_id)

@@ -12,6 +12,7 @@ from app.extensions import db
 from app.models import User
 from app.models.queries import find_user_by
 from app.models.session import REVOKED_BY_PASSWORD_CHANGE
+from app.observability.metrics import count_auth_failure
 from app.security.passwords import hash_password, needs_rehash, verify_password
 
 
@@ -50,6 +51,7 @@ def authenticate(email: str, password: str) -> User:
     """The user for these credentials; unknown email and wrong password fail identically."""
     user = find_user_by(User.email, email)
     if not verify_password(user.password_hash if user else None, password) or user is None:
+        count_auth_failure("invalid_credentials")
         raise InvalidCredentials()
     if needs_rehash(user.password_hash):  # cost settings were raised since this hash was made
         user.password_hash = hash_password(password)

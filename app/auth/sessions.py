@@ -25,6 +25,7 @@ from app.models.session import (
     REVOKED_BY_LOGOUT_ALL,
     REVOKED_BY_REFRESH_REUSE,
 )
+from app.observability.metrics import count_auth_failure
 from app.security.tokens import issue_access_token, issue_refresh_token
 
 log = logging.getLogger(__name__)
@@ -110,6 +111,7 @@ def rotate_refresh_token(user_id: int, session_id: str, presented_refresh_id: st
         )
     )
     if reused is not None:
+        count_auth_failure("invalid_token")  # a spent refresh token
         count = revoke_user_sessions(user_id, REVOKED_BY_REFRESH_REUSE)
         db.session.commit()
         # Never the token itself: the user id and the count are enough to investigate.
@@ -117,6 +119,7 @@ def rotate_refresh_token(user_id: int, session_id: str, presented_refresh_id: st
             "refresh token reuse detected: revoked %d session(s) of user %d", count, user_id
         )
     else:  # the session ended between the token check and the UPDATE (e.g. a logout)
+        count_auth_failure("revoked_session")
         db.session.rollback()
     raise Unauthorized()
 

@@ -2,11 +2,13 @@
 
 Every endpoint belongs to one class, each with its own setting (``RATELIMIT_READ`` ...; values
 and defaults in ``config.py``). ``ENDPOINT_LIMITS`` names the endpoints with their own classes;
-every other endpoint is a read (GET, HEAD) or a write. Health probes, the docs and CORS
-preflights are never counted. Each class is one budget shared by all its endpoints, so a client
-cannot multiply its budget by spreading requests over routes. A limit string may stack a burst
-and a sustained limit (``10/second;300/minute``): Flask-Limiter checks both, with the
-sliding-window-counter strategy, which stands in for a token bucket (``limits`` has none).
+every other endpoint is a read (GET, HEAD) or a write. Health probes, the docs, ``/metrics``
+and CORS preflights are never counted; each refusal is (``conduit_rate_limit_refusals_total``,
+by class). Each class is one budget shared by all its
+endpoints, so a client cannot multiply its budget by spreading requests over routes. A limit
+string may stack a burst and a sustained limit (``10/second;300/minute``): Flask-Limiter checks
+both, with the sliding-window-counter strategy, which stands in for a token bucket (``limits``
+has none).
 
 Each app gets its own ``Limiter``: Flask-Limiter keeps its storage, key prefix and
 "storage is dead" state on the instance, so one process-wide instance shared by every
@@ -24,12 +26,13 @@ from dataclasses import dataclass
 
 from flask import Flask, Response, current_app, g, request
 from flask_jwt_extended import decode_token
-from flask_limiter import Limit, Limiter
+from flask_limiter import Limit, Limiter, RequestLimit
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.retry import Retry
 
 from app.methods import READ_METHODS
+from app.observability.metrics import count_rate_limit_refusal
 from app.security import ratelimit_storage  # noqa: F401 - registers the failover+redis scheme
 from app.security.tokens import presented_token
 
@@ -154,8 +157,9 @@ ENDPOINT_LIMITS: dict[str, tuple[LimitClass, ...]] = {
     "auth.logout": (AUTH,),
     "auth.logout_all": (AUTH,),
 }
-# Load-balancer probes must never be refused; the docs are static.
-EXEMPT_BLUEPRINTS = frozenset({"health", "docs", "api-docs"})
+# Load-balancer probes must never be refused; the docs are static; Prometheus scrapes /metrics
+# (and anyone else gets a 404 there, uncounted, as on a path no route matches).
+EXEMPT_BLUEPRINTS = frozenset({"health", "docs", "api-docs", "metrics"})
 
 
 def limit_classes_for(endpoint: str | None, method: str) -> tuple[LimitClass, ...]:
@@ -166,8 +170,17 @@ def limit_classes_for(endpoint: str | None, method: str) -> tuple[LimitClass, ..
 
 
 def is_exempt() -> bool:
-    """Health probes, docs and CORS preflights (OPTIONS) are never counted."""
+    """Health probes, docs, metrics and CORS preflights (OPTIONS) are never counted."""
     return request.method == "OPTIONS" or request.blueprint in EXEMPT_BLUEPRINTS
+
+
+def _count_refusal(limit_class: str) -> Callable[[RequestLimit], None]:
+    """Flask-Limiter's ``on_breach`` for one class: the refusal, counted by class."""
+
+    def on_breach(_limit: RequestLimit) -> None:
+        count_rate_limit_refusal(limit_class)
+
+    return on_breach
 
 
 def _class_limit(limit_class: LimitClass) -> Limit:
@@ -183,6 +196,7 @@ def _class_limit(limit_class: LimitClass) -> Limit:
         scope=limit_class.name,
         shared=True,  # one budget per class, not per route
         exempt_when=limit_class.exempt_when,
+        on_breach=_count_refusal(limit_class.name),
     )
 
 
@@ -192,6 +206,7 @@ def _route_default_limit() -> Limit:
         lambda: str(current_app.config.get("RATELIMIT_DEFAULT") or ""),
         key_function=rate_limit_key,
         per_method=True,
+        on_breach=_count_refusal("default"),
     )
 
 
@@ -200,11 +215,15 @@ def _route_default_limit() -> Limit:
 
 def fix_retry_after(response: Response) -> Response:
     """Flask-Limiter sends Retry-After on every response, though it only means something on a
-    429 (or a 503, whose own value the limiter only ever raises), and truncates it, so a 429
-    could say "retry after 0 seconds": a client obeying that would only be refused again.
-    Registered before the limiter's own hooks (``app/pipeline.py``), so it runs after them."""
+    429 or a 503, and truncates it, so a 429 could say "retry after 0 seconds" (a client obeying
+    that would only be refused again) and the 503's configured 5 became 4. Registered before
+    the limiter's own hooks (``app/pipeline.py``), so it runs after them."""
     if response.status_code not in (429, 503):
         response.headers.pop("Retry-After", None)
+    elif response.status_code == 503 and "Retry-After" in response.headers:
+        # app/errors.py's database-unavailable answer: the limiter rewrote its value as the
+        # seconds left until its own window resets, truncated (5 became 4).
+        response.headers["Retry-After"] = str(current_app.config["DB_UNAVAILABLE_RETRY_AFTER"])
     elif response.status_code == 429:
         value = response.headers.get("Retry-After", "0").strip()
         if value.lstrip("-").isdigit() and int(value) < 1:  # an HTTP date is left alone

@@ -10,7 +10,8 @@ the strategy instead means the limiter never sees a storage error at all:
 - exactly one WARNING per outage (no traceback: the cause's type is enough to act on);
 - while down, Redis is probed with a doubling back-off (1, 2, 4 ... 32 s); only one thread
   probes, the others keep answering from memory without waiting;
-- the first successful probe switches back (INFO): counters are shared across workers again.
+- the first successful probe switches back (INFO): counters are shared across workers again;
+- ``conduit_rate_limit_fallback`` is 1 from the switch to memory until the switch back.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from limits.storage import (
     Storage,
     storage_from_string,
 )
+
+from app.observability.metrics import set_rate_limit_fallback
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +95,7 @@ class FailoverStorage(Storage, MovingWindowSupport, SlidingWindowCounterSupport)
             self._retry_in = retry_in
             self._down, self._down_since = True, now
             self._next_probe = now + self._retry_in
+        set_rate_limit_fallback(True)
         # The type only: redis-py messages name the host and port, and the stack adds nothing.
         log.log(
             logging.INFO if flapping else logging.WARNING,
@@ -118,6 +122,7 @@ class FailoverStorage(Storage, MovingWindowSupport, SlidingWindowCounterSupport)
         with self._lock:
             if self._down:
                 self._down, self._recovered_at = False, self._clock()
+                set_rate_limit_fallback(False)
                 log.info(
                     "rate-limit storage reachable again after %.1f s: limits are shared again",
                     self._recovered_at - self._down_since,

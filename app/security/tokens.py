@@ -15,7 +15,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, current_app, g, request
 from flask_jwt_extended import create_access_token, create_refresh_token
 from sqlalchemy import Select, bindparam, select
 
@@ -25,6 +25,8 @@ from app.extensions import db, jwt
 from app.middleware import TOKEN_KEY
 from app.models import AuthSession, User
 from app.models.session import SESSION_ID_MAX
+from app.observability.metrics import count_auth_failure
+from app.security.signing_keys import signing_key, signing_key_headers, verification_key
 
 SESSION_CLAIM = "sid"
 
@@ -52,16 +54,49 @@ def presented_token() -> str | None:
     return token
 
 
+# Each refusal is counted by reason (conduit_auth_failures_total) before it is answered.
 def _invalid(_reason: str | None = None, *_args: Any) -> Response:
+    count_auth_failure("invalid_token")
     return error_response(401, {"token": ["is invalid"]})
 
 
 def _missing(_reason: str | None = None) -> Response:
+    count_auth_failure("missing_token")
     return error_response(401, {"token": ["is missing"]})
 
 
 def _expired(_header: dict, _payload: dict) -> Response:
+    count_auth_failure("expired_token")
     return error_response(401, {"token": ["has expired"]})
+
+
+def _revoked(_header: dict, _payload: dict) -> Response:
+    count_auth_failure("revoked_session")
+    return error_response(401, {"token": ["is invalid"]})
+
+
+def _no_live_session(_header: dict, payload: dict) -> Response:
+    """The user lookup found no live session for a well-signed token. For the metrics only
+    (one more statement, on refusals only), tell an ended session (logged out, revoked,
+    expired) from a token that never named one of its user's sessions, or a deleted user."""
+    if current_app.config["METRICS_ENABLED"]:
+        ended = _names_an_ended_session(payload)
+        count_auth_failure("revoked_session" if ended else "invalid_token")
+    return error_response(401, {"token": ["is invalid"]})
+
+
+def _names_an_ended_session(payload: dict) -> bool:
+    session_id = payload.get(SESSION_CLAIM)
+    try:
+        user_id = int(payload["sub"])
+    except (KeyError, TypeError, ValueError):
+        return False
+    if not isinstance(session_id, str) or not 0 < len(session_id) <= SESSION_ID_MAX:
+        return False
+    statement = select(AuthSession.id).where(
+        AuthSession.id == session_id, AuthSession.user_id == user_id
+    )
+    return db.session.scalar(statement) is not None
 
 
 @cache
@@ -98,14 +133,18 @@ def _lookup_user(_header: dict, payload: dict) -> User | None:
 
 
 def register_token_callbacks(app: Flask) -> None:
-    """Route every flask-jwt-extended failure to a 401 in the contract's shape."""
+    """Sign and verify with the app's keys (rotation: ``signing_keys.py``), and route every
+    flask-jwt-extended failure to a 401 in the contract's shape."""
+    jwt.encode_key_loader(signing_key)
+    jwt.additional_headers_loader(signing_key_headers)
+    jwt.decode_key_loader(verification_key)
     jwt.unauthorized_loader(_missing)
     # Also the WrongTokenError of a refresh token on an access route (and the reverse).
     jwt.invalid_token_loader(_invalid)
     jwt.expired_token_loader(_expired)
-    jwt.revoked_token_loader(_invalid)
+    jwt.revoked_token_loader(_revoked)
     jwt.needs_fresh_token_loader(_invalid)
     jwt.token_verification_failed_loader(_invalid)
     # The user was deleted, or the token's session ended (logout, revocation, expiry).
-    jwt.user_lookup_error_loader(_invalid)
+    jwt.user_lookup_error_loader(_no_live_session)
     jwt.user_lookup_loader(_lookup_user)
