@@ -19,11 +19,12 @@ ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
 WORKDIR /build
-COPY requirements.txt .
-# Every pinned dependency ships manylinux wheels for amd64 and arm64 (psycopg-binary,
+COPY requirements.lock .
+# The lock pins every package with its hashes (`make lock`), so the image gets exactly what CI
+# tested. Every one ships manylinux wheels for amd64 and arm64 (psycopg-binary,
 # argon2-cffi-bindings, cffi, SQLAlchemy...), so no compiler is needed. If one ever needs to be
 # built from source, install build-essential here: this stage is thrown away.
-RUN pip wheel --wheel-dir /wheels -r requirements.txt
+RUN pip download --require-hashes --only-binary=:all: --dest /wheels -r requirements.lock
 
 # --- runtime: the interpreter, a venv built from those wheels, the code -----------------------
 FROM ${PYTHON_IMAGE} AS runtime
@@ -50,9 +51,9 @@ RUN groupadd --system --gid 10001 conduit \
 # Install from the builder's wheels only (--no-index): nothing is fetched or compiled here, and
 # the wheels are bind-mounted, so they never become a layer of this image.
 RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
-    --mount=type=bind,source=requirements.txt,target=/tmp/requirements.txt \
+    --mount=type=bind,source=requirements.lock,target=/tmp/requirements.lock \
     python -m venv /opt/venv \
-    && pip install --no-index --find-links=/wheels -r /tmp/requirements.txt
+    && pip install --no-index --find-links=/wheels --require-hashes -r /tmp/requirements.lock
 
 WORKDIR /app
 # Code stays owned by root and read-only for the app user; only instance/ is writable.

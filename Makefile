@@ -4,7 +4,12 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: run test lint format migrate check-migrations clean
+# requirements*.txt list the direct dependencies; requirements*.lock pin every package they pull
+# in, with hashes, and are what gets installed (`make lock` after editing a .txt).
+LOCK_FLAGS := --quiet --universal --generate-hashes --python-version 3.11 \
+	--custom-compile-command "make lock"
+
+.PHONY: run test lint format lock migrate check-migrations clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' \
@@ -12,12 +17,12 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.runtime-installed: requirements.txt | $(BIN)/python
-	$(BIN)/pip install --quiet -r requirements.txt
+$(VENV)/.runtime-installed: requirements.lock | $(BIN)/python
+	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
 	@touch $@
 
-$(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
-	$(BIN)/pip install --quiet -r requirements-dev.txt
+$(VENV)/.dev-installed: requirements.lock requirements-dev.lock | $(BIN)/python
+	$(BIN)/pip install --quiet --require-hashes -r requirements-dev.lock
 	@touch $@ $(VENV)/.runtime-installed
 
 ## Install, migrate the embedded SQLite database (instance/) and serve on http://127.0.0.1:5000
@@ -36,6 +41,12 @@ lint: $(VENV)/.dev-installed
 format: $(VENV)/.dev-installed
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+## Pin every transitive dependency, with hashes, from requirements*.txt (needs PyPI)
+lock: $(VENV)/.dev-installed
+	$(BIN)/uv pip compile $(LOCK_FLAGS) requirements.txt -o requirements.lock
+	$(BIN)/uv pip compile $(LOCK_FLAGS) requirements-dev.txt -c requirements.lock \
+		-o requirements-dev.lock
 
 migrate: $(VENV)/.runtime-installed
 	$(BIN)/flask --app wsgi db upgrade
