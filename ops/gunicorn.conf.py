@@ -27,6 +27,7 @@ import errno
 import os
 import shutil
 import socket
+import sys
 import tempfile
 from pathlib import Path
 
@@ -117,7 +118,8 @@ reuse_port = _env_int("GUNICORN_REUSE_PORT", 1, minimum=0) == 1
 # connection pool) is built once in the master and then forked: workers would share the
 # master's sockets, and two workers were seen on the same PostgreSQL backend (LIBRARY_NOTES §8).
 # Each worker builds its own app instead; the cost is a slower start, the gain is no shared
-# connections, no post_fork dispose() hook to forget, and a plain HUP reloads new code.
+# connections, no post_fork dispose() hook to forget, and a plain HUP reloads new code (not a
+# changed environment: the workers inherit the master's).
 preload_app = False
 
 # Worker heartbeat kill, and how long workers get to finish in-flight requests on SIGTERM/HUP.
@@ -181,6 +183,10 @@ def on_starting(server):  # type: ignore[no-untyped-def]
     except ConfigError as error:
         server.log.error("configuration error: %s", error)
         raise SystemExit(4) from None
+    finally:
+        # Workers are forked from this master: left imported, config.py would reach them as it
+        # was at the master's start, so a HUP after a deploy would run new code on old settings.
+        sys.modules.pop("config", None)
     _refuse_a_taken_address(server)
     _prepare_metrics_dir(server)
 
