@@ -126,11 +126,21 @@ def test_one_scrape_adds_up_the_requests_of_every_worker(tmp_path):
 
 def test_live_gauges_are_summed_over_the_workers_alive(tmp_path):
     metrics_dir = tmp_path / "metrics"
+    samples: Samples = {}
+
+    def settled() -> bool:
+        # gunicorn answers once one worker is up, and each worker publishes its gauges once a
+        # second: until both have, the sum lags (a worker not booted yet, or the other one's
+        # previous scrape still counted in flight).
+        samples.clear()
+        samples.update(scrape(base))
+        # SQLite's pool: 5 connections and 10 overflow per worker (QueuePool's defaults).
+        capacity = value(samples, "conduit_db_pool_capacity")
+        in_flight = value(samples, "conduit_http_requests_in_flight")  # the scrape itself
+        return capacity == 2 * 15 and in_flight == 1
+
     with two_workers(tmp_path, PROMETHEUS_MULTIPROC_DIR=str(metrics_dir)) as base:
-        samples = scrape(base)
-    # SQLite's pool: 5 connections and 10 overflow per worker (QueuePool's defaults).
-    assert value(samples, "conduit_db_pool_capacity") == 2 * 15
-    assert value(samples, "conduit_http_requests_in_flight") == 1  # the scrape itself
+        wait_until(settled, "capacity 30 and 1 request in flight not reached within 30 s")
     assert value(samples, "conduit_rate_limit_fallback") == 0  # no Redis configured
 
 
