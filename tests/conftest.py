@@ -12,7 +12,7 @@ import logging
 import os
 import uuid
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 import redis
@@ -150,7 +150,7 @@ def make_app(app: Flask, database_url: str) -> Iterator[Callable[..., Flask]]:
             db.engine.dispose()
 
 
-def service_unavailable(message: str) -> None:
+def service_unavailable(message: str) -> NoReturn:
     """Skip on a developer's machine without the server; in CI a missing server is a failure."""
     if IN_CI:
         pytest.fail(f"{message} (required in CI)")

@@ -20,6 +20,18 @@ GUNICORN = [sys.executable, "-m", "gunicorn", "-c", "ops/gunicorn.conf.py", "wsg
 START_TIMEOUT = 30
 
 
+def migrate(env: dict[str, str]) -> None:
+    """``flask db upgrade`` on ``env``'s database, as a deploy runs it before gunicorn starts."""
+    subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+
+
 def answers_ping(base: str) -> bool:
     try:
         with urllib.request.urlopen(f"{base}/ping", timeout=5) as response:

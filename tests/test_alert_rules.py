@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import IN_CI
+from tests.conftest import service_unavailable
 
 ROOT = Path(__file__).resolve().parent.parent
 PROMETHEUS_DIR = ROOT / "ops" / "prometheus"
@@ -56,12 +56,9 @@ SEVERITIES = {"page", "ticket"}
 @pytest.fixture(scope="module")
 def promtool() -> str:
     path = os.environ.get("PROMTOOL") or shutil.which("promtool")
-    if path and os.access(path, os.X_OK):
-        return path
-    reason = "promtool not found: set PROMTOOL or put it on PATH (.ci/run installs it)"
-    if IN_CI:
-        pytest.fail(reason)
-    pytest.skip(reason)
+    if not (path and os.access(path, os.X_OK)):
+        service_unavailable("promtool not found: set PROMTOOL or put it on PATH (.ci/run has it)")
+    return path
 
 
 def run_promtool(promtool: str, *args: str) -> subprocess.CompletedProcess[str]:

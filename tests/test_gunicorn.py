@@ -8,7 +8,6 @@ import os
 import secrets
 import socket
 import subprocess
-import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -18,7 +17,7 @@ from typing import Any
 import pytest
 
 from config import CHEAP_PASSWORD_HASHING
-from tests.serving import GUNICORN, gunicorn
+from tests.serving import GUNICORN, gunicorn, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -50,14 +49,7 @@ def _call(base: str, method: str, path: str, body: Any = None, token: str | None
 @contextlib.contextmanager
 def _serving(env: dict[str, str], stderr: Any = subprocess.DEVNULL) -> Iterator[str]:
     """Migrate ``env``'s database, then serve it with one gunicorn worker until the block ends."""
-    subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
+    migrate(env)
     with gunicorn(env, stderr=stderr) as base:
         yield base
 

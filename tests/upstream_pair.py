@@ -7,13 +7,11 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 from config import CHEAP_PASSWORD_HASHING
-from tests.serving import ROOT, GunicornProcess
+from tests.serving import GunicornProcess, migrate
 
 
 def production_env(database_url: str, redis_url: str, **extra: str) -> dict[str, str]:
@@ -32,14 +30,7 @@ def production_env(database_url: str, redis_url: str, **extra: str) -> dict[str,
         "GUNICORN_THREADS": "4",
         **extra,
     }
-    subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
+    migrate(env)
     return env
 
 
