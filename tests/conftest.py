@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any, NoReturn
 
 import pytest
@@ -26,6 +28,7 @@ from app import create_app
 from app.extensions import db
 from app.logs import HANDLER_NAME
 from config import RATE_LIMIT_DEFAULTS, get_config, normalise_database_url
+from tests.redis_process import RedisServer
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
@@ -187,6 +190,19 @@ def redis_url() -> str:
     except redis.RedisError as error:
         service_unavailable(f"Redis is not reachable at TEST_REDIS_URL: {type(error).__name__}")
     return url
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    """A redis-server of this test's own (``tests/redis_process.py``), stopped afterwards; skip
+    without the binary, fail in CI."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        service_unavailable("redis-server is not installed")
+    server = RedisServer(binary, tmp_path)
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

@@ -7,12 +7,10 @@ scrape taken before what it does with one taken after.
 
 from __future__ import annotations
 
-import shutil
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,8 +19,7 @@ from flask_jwt_extended import create_access_token
 from prometheus_client.parser import text_string_to_metric_families
 
 from app.extensions import db
-from tests.conftest import assert_error, auth_header, service_unavailable
-from tests.test_rate_limit_degradation import RedisServer
+from tests.conftest import assert_error, auth_header
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 OUTSIDER = "203.0.113.9"
@@ -329,33 +326,21 @@ def test_a_refused_request_is_counted_with_status_429(limited_app):
     assert increase(before, after, REQUESTS, method="GET", route="/api/tags", status="429") == 1
 
 
-@pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
-    """A redis-server of this test's own, which it may kill and start again."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        service_unavailable("redis-server is not installed")
-    server = RedisServer(binary, tmp_path)
-    server.start()
-    yield server
-    server.stop()
-
-
-def test_the_fallback_gauge_is_1_while_limits_are_counted_in_memory(make_app, own_redis):
+def test_the_fallback_gauge_is_1_while_limits_are_counted_in_memory(make_app, redis_server):
     app = make_app(
         RATELIMIT_ENABLED="true",
-        REDIS_URL=own_redis.url,
+        REDIS_URL=redis_server.url,
         RATELIMIT_READ="1000/minute",
         REDIS_SOCKET_TIMEOUT="0.5",
     )
     client = app.test_client()
     assert client.get("/api/tags").status_code == 200
 
-    own_redis.kill()
+    redis_server.kill()
     assert client.get("/api/tags").status_code == 200  # counted in this process's memory
     assert value(scrape(app), FALLBACK) == 1
 
-    own_redis.start()  # probed 1 s after the failure, then 2 s, 4 s ... later
+    redis_server.start()  # probed 1 s after the failure, then 2 s, 4 s ... later
     deadline = time.monotonic() + 15
     while value(scrape(app), FALLBACK) != 0:
         assert time.monotonic() < deadline, "the fallback gauge stayed at 1 for 15 s"

@@ -10,15 +10,9 @@ same port. Without ``redis-server`` these tests skip, and fail when ``CI=true``.
 from __future__ import annotations
 
 import logging
-import os
-import shutil
-import signal
-import socket
-import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,75 +21,13 @@ from flask import Flask
 
 from app.security.ratelimit import get_limiter
 from app.security.ratelimit_storage import FailoverStorage
-from tests.conftest import service_unavailable
+from tests.redis_process import RedisServer
 
 PREFIX = "degradation"
 
 
-class RedisServer:
-    """A throwaway redis-server this test owns: started, killed, paused and restarted by PID."""
-
-    def __init__(self, binary: str, directory: Path) -> None:
-        self.binary, self.directory = binary, directory
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.process: subprocess.Popen[bytes] | None = None
-        self.paused = False
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def client(self) -> redis.Redis:
-        # from_url: no retries (the Redis() constructor's default retries with back-off sleeps)
-        return redis.Redis.from_url(self.url, socket_timeout=1, decode_responses=True)
-
-    def start(self) -> None:
-        command = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1"]
-        command += ["--save", "", "--appendonly", "no", "--dir", str(self.directory)]
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                self.client().ping()
-                return
-            except redis.ConnectionError:
-                if time.monotonic() > deadline or self.process.poll() is not None:
-                    raise
-                time.sleep(0.02)
-
-    def kill(self) -> None:
-        assert self.process is not None
-        os.kill(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def pause(self) -> None:
-        assert self.process is not None
-        os.kill(self.process.pid, signal.SIGSTOP)
-        self.paused = True
-
-    def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        if self.paused:
-            os.kill(self.process.pid, signal.SIGCONT)
-        self.process.kill()
-        self.process.wait(timeout=10)
-
-    def limit_keys(self) -> list[str]:
-        return sorted(self.client().scan_iter(match=f"*/{PREFIX}/*"))
-
-
-@pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        service_unavailable("redis-server is not installed")
-    server = RedisServer(binary, tmp_path)
-    server.start()
-    yield server
-    server.stop()
+def limit_keys(server: RedisServer) -> list[str]:
+    return server.keys(f"*/{PREFIX}/*")
 
 
 @pytest.fixture
@@ -189,20 +121,20 @@ def test_health_detailed_reports_redis_down_during_the_outage(build, redis_serve
 def test_redis_backed_limiting_resumes_when_redis_returns(build, redis_server, caplog):
     worker_1, worker_2 = build(), build()
     assert get(worker_1, ip="192.0.2.1").status_code == 200
-    assert redis_server.limit_keys()
+    assert limit_keys(redis_server)
 
     redis_server.kill()
     with caplog.at_level(logging.INFO):
         assert {get(worker_1, ip="192.0.2.2").status_code for _ in range(10)} == {200}
         assert storage_of(worker_1).degraded
         redis_server.start()  # a new, empty server on the same port
-        assert redis_server.limit_keys() == []
+        assert limit_keys(redis_server) == []
 
         # The first probe is due 1 s after the failure, then 2 s, 4 s ... later: patience is
         # bounded well past the third probe, and each poll is a real request.
         started = time.monotonic()
         n = 0
-        while not redis_server.limit_keys():
+        while not limit_keys(redis_server):
             assert time.monotonic() - started < 10, "limits did not return to Redis in 10 s"
             assert get(worker_1, ip=f"192.0.2.{100 + n % 100}").status_code < 500
             n += 1
@@ -213,7 +145,7 @@ def test_redis_backed_limiting_resumes_when_redis_returns(build, redis_server, c
     # Counted in Redis again: two workers now share one budget instead of one each.
     codes = [get(worker, ip="192.0.2.250").status_code for worker in (worker_1, worker_2) * 21]
     assert codes == [200] * 40 + [429, 429]
-    assert any("/ip:192.0.2.250/read/40/" in key for key in redis_server.limit_keys())
+    assert any("/ip:192.0.2.250/read/40/" in key for key in limit_keys(redis_server))
 
 
 # Redis hung (SIGSTOP: connections are accepted, never answered) ----------------------------------
