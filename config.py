@@ -284,7 +284,9 @@ class Config:
         if self.SQLALCHEMY_DATABASE_URI.startswith("postgresql"):
             statement_timeout_ms = _int(env, "DB_STATEMENT_TIMEOUT_MS", 30000)
             options.update(
-                pool_pre_ping=True,
+                # No pre-ping round trip: app/database.py discards connections the server
+                # has closed at checkout, by a poll of their socket.
+                pool_pre_ping=False,
                 pool_recycle=_int(env, "DB_POOL_RECYCLE", 1800),
                 pool_size=_int(env, "DB_POOL_SIZE", 10),
                 max_overflow=_int(env, "DB_MAX_OVERFLOW", 5),

@@ -4,10 +4,12 @@ session ends."""
 from __future__ import annotations
 
 import logging
+import select
 from typing import Any
 
 from flask import Flask, has_request_context, request
 from sqlalchemy import event
+from sqlalchemy.exc import DisconnectionError
 
 from app.extensions import db
 from app.methods import READ_METHODS
@@ -22,6 +24,7 @@ def configure_database(app: Flask) -> None:
     """Bind the per-connection behaviour to ``app``'s engine (its teardown is in the pipeline),
     and with ``METRICS_ENABLED`` the pool gauges."""
     _configure_sqlite(app)
+    _discard_dropped_connections(app)
     _autocommit_read_only_requests(app)
     if app.config["METRICS_ENABLED"]:
         with app.app_context():
@@ -44,6 +47,39 @@ def _configure_sqlite(app: Flask) -> None:
         # WAL: readers do not block the writer (nor it them) under gunicorn's threads.
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
+
+
+def _discard_dropped_connections(app: Flask) -> None:
+    """Never hand a request a PostgreSQL connection the server has already closed, without a
+    round trip: the pool's pre-ping (``SELECT 1`` on every checkout) was one statement of the
+    two or three a typical request runs.
+
+    A server that ends a session (restart, ``pg_terminate_backend``, the idle timeout of a
+    proxy) sends its FATAL message and closes the socket, so an idle pooled connection whose
+    socket has anything to read is dead. Raising ``DisconnectionError`` at checkout makes the
+    pool discard it and check out another (or connect anew). A connection that dies while in
+    use still fails that one request with the contract's 503, and SQLAlchemy then invalidates
+    every connection the pool made before it.
+    """
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name != "postgresql":
+        return
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        if not is_usable(dbapi_connection):
+            raise DisconnectionError("the server closed this pooled connection")
+
+
+def is_usable(dbapi_connection: Any) -> bool:
+    """False if the psycopg connection is closed or its socket has unread input (in idle, only
+    the server's goodbye and end-of-file): a poll with a zero timeout, no I/O."""
+    if dbapi_connection.closed:
+        return False
+    poller = select.poll()
+    poller.register(dbapi_connection.fileno(), select.POLLIN)
+    return not poller.poll(0)
 
 
 def _autocommit_read_only_requests(app: Flask) -> None:

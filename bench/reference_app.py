@@ -3,8 +3,10 @@
     GET /json      a small JSON object: the floor for /ping (which crosses every middleware)
     GET /select1   one pooled ``SELECT 1`` on PostgreSQL: the floor for every database route
 
-The engine is built from config.py exactly as the app builds its own (same URL, pool size,
-overflow, pre-ping, timeouts), one per gunicorn worker (no preload: each worker imports this).
+The engine is built from config.py as the app builds its own (same URL, pool size, overflow,
+timeouts), one per gunicorn worker (no preload: each worker imports this), except that it keeps
+the pool's pre-ping, as when the targets were set: the app replaced that round trip by a poll
+of the socket (app/database.py), and the yardstick must not move with the thing it measures.
 
     gunicorn -c ops/gunicorn.conf.py bench.reference_app:app
 """
@@ -17,7 +19,8 @@ from sqlalchemy import create_engine, text
 from config import get_config
 
 _config = get_config()
-engine = create_engine(_config.SQLALCHEMY_DATABASE_URI, **_config.SQLALCHEMY_ENGINE_OPTIONS)
+_options = {**_config.SQLALCHEMY_ENGINE_OPTIONS, "pool_pre_ping": True}
+engine = create_engine(_config.SQLALCHEMY_DATABASE_URI, **_options)
 app = Flask(__name__)
 
 

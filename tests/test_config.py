@@ -180,7 +180,7 @@ def test_sqlite_urls_are_left_alone():
 
 def test_postgres_engine_options_bound_every_wait():
     options = get_config("development", environ={"DATABASE_URL": PG}).SQLALCHEMY_ENGINE_OPTIONS
-    assert options["pool_pre_ping"] is True
+    assert options["pool_pre_ping"] is False  # replaced by a socket poll (app/database.py)
     assert options["pool_recycle"] > 0
     assert options["pool_size"] > 0
     assert options["max_overflow"] >= 0
@@ -207,7 +207,7 @@ def test_app_engine_on_postgres_is_a_queue_pool_of_the_configured_size(make_app)
         assert engine.pool._max_overflow == 2
         assert engine.pool._timeout == 4
         assert engine.pool._recycle == 900
-        assert engine.pool._pre_ping is True
+        assert engine.pool._pre_ping is False
         engine.dispose()
 
 

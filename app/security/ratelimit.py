@@ -63,7 +63,19 @@ def client_ip_key() -> str:
     return f"ip:{_client_network(request.remote_addr)}"
 
 
+_SUBJECT = "_ratelimit_token_subject"  # the token's subject, on flask.g for this request
+
+
 def _token_subject() -> str | None:
+    """The ``sub`` of a valid token in ``Authorization``, else None; decoded once per request
+    (each stacked limit asks for its key)."""
+    if _SUBJECT not in g:
+        setattr(g, _SUBJECT, _decode_token_subject())
+    subject: str | None = getattr(g, _SUBJECT)
+    return subject
+
+
+def _decode_token_subject() -> str | None:
     """The ``sub`` of a valid token in ``Authorization``, else None.
 
     ``decode_token`` checks the signature and expiry only: no user or session lookup (which

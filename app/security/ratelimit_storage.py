@@ -33,6 +33,7 @@ from limits.storage import (
 )
 
 from app.observability.metrics import set_rate_limit_fallback
+from app.security.ratelimit_window import acquirer_for, remembered_window
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,7 @@ class FailoverStorage(Storage, MovingWindowSupport, SlidingWindowCounterSupport)
             primary = storage_from_string(uri.removeprefix(SCHEME_PREFIX), **options)
         self.primary = primary
         self.fallback = MemoryStorage()
+        self._acquirer = acquirer_for(primary)  # Redis: the hit also reads the window
         self._clock = clock
         self._lock = threading.Lock()
         self._down = False
@@ -179,9 +181,18 @@ class FailoverStorage(Storage, MovingWindowSupport, SlidingWindowCounterSupport)
     def acquire_sliding_window_entry(
         self, key: str, limit: int, expiry: int, amount: int = 1
     ) -> bool:
+        if self._acquirer is not None and self._use_primary():
+            try:
+                return self._acquirer.acquire(key, limit, expiry, amount)
+            except Exception as error:  # as in _call: answered from memory
+                self._mark_down(error)
         return bool(self._call("acquire_sliding_window_entry", key, limit, expiry, amount=amount))
 
     def get_sliding_window(self, key: str, expiry: int) -> tuple[int, float, int, float]:
+        # The headers' read right after this request's own hit: answered by that hit.
+        window = remembered_window(key, expiry)
+        if window is not None:
+            return window
         return self._call("get_sliding_window", key, expiry)  # type: ignore[no-any-return]
 
     def clear_sliding_window(self, key: str, expiry: int) -> None:

@@ -1,0 +1,116 @@
+"""A limited request costs one Redis script call per stacked limit: the hit also reads the
+window the ``X-RateLimit-*`` headers come from (app/security/ratelimit_window.py), and what
+the headers say is what ``limits`` itself reads from Redis.
+
+On a ``redis-server`` of the test's own, so its command statistics count this test alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask_jwt_extended import decode_token
+from limits import parse
+from limits.storage import RedisStorage
+
+from app.security import ratelimit
+from app.security.ratelimit_window import window_keys
+from tests.conftest import auth_header, register
+from tests.redis_process import RedisServer
+
+PREFIX = "roundtrips"
+
+
+@pytest.fixture
+def app_on(
+    make_app: Callable[..., Flask], redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> Flask:
+    for name in ("RATELIMIT_WRITE", "RATELIMIT_DEFAULT"):
+        monkeypatch.delenv(name, raising=False)
+    return make_app(
+        RATELIMIT_ENABLED="true",
+        REDIS_URL=redis_server.url,
+        RATELIMIT_KEY_PREFIX=PREFIX,
+        RATELIMIT_READ="3/second;5/minute",  # a burst and a sustained limit, stacked
+    )
+
+
+def script_calls(server: RedisServer) -> int:
+    stats = server.client().info("commandstats")
+    return sum(stats.get(name, {}).get("calls", 0) for name in ("cmdstat_evalsha", "cmdstat_eval"))
+
+
+def get(app: Flask) -> Any:
+    return app.test_client().get("/api/tags", environ_base={"REMOTE_ADDR": "203.0.113.9"})
+
+
+def test_a_request_under_two_stacked_limits_makes_two_script_calls(app_on, redis_server):
+    get(app_on)  # loads the scripts
+    before = script_calls(redis_server)
+
+    assert get(app_on).status_code == 200
+
+    assert script_calls(redis_server) - before == 2
+
+
+def test_refused_request_also_makes_one_script_call_per_limit_reached(app_on, redis_server):
+    for _ in range(3):
+        get(app_on)
+    before = script_calls(redis_server)
+
+    refused = get(app_on)
+
+    assert refused.status_code == 429
+    assert script_calls(redis_server) - before == 1  # the burst limit refuses; none after it
+
+
+def test_remaining_counts_down_by_one_per_request(app_on):
+    remaining = [int(get(app_on).headers["X-RateLimit-Remaining"]) for _ in range(3)]
+
+    assert remaining == [2, 1, 0]
+
+
+def test_headers_report_the_window_limits_itself_reads(app_on, redis_server):
+    get(app_on)
+    answer = get(app_on)
+
+    storage = RedisStorage(redis_server.url)
+    keys = [k for k in redis_server.keys(f"*/{PREFIX}/*") if "/minute" in k and "/-1" not in k]
+    assert len(keys) == 1
+    key = keys[0].removeprefix(f"{RedisStorage.PREFIX}:").strip("{}")
+    previous, _previous_ttl, current, current_ttl = storage.get_sliding_window(key, 60)
+    assert (previous, current) == (0, 2)
+    assert 60 < current_ttl <= 120  # a window written by the hit, not by this read
+    assert answer.headers["X-RateLimit-Limit"] == "3"
+    assert answer.headers["X-RateLimit-Remaining"] == "1"
+
+
+def test_window_keys_are_the_keys_limits_writes(redis_server):
+    storage = RedisStorage(redis_server.url)
+    item = parse("5/minute")
+    key = item.key_for("probe")
+
+    storage.acquire_sliding_window_entry(key, item.amount, item.get_expiry())
+    previous, current = window_keys(storage, key)
+
+    assert redis_server.client().get(current) == "1"
+    assert previous.startswith(current.rstrip("}"))
+
+
+def test_the_token_is_decoded_once_for_all_stacked_limits(app_on, monkeypatch):
+    client = app_on.test_client()
+    token = register(client, "counted")["token"]
+    decoded: list[str] = []
+
+    def counting_decode(encoded: str, *args: Any, **kwargs: Any) -> Any:
+        decoded.append(encoded)
+        return decode_token(encoded, *args, **kwargs)
+
+    monkeypatch.setattr(ratelimit, "decode_token", counting_decode)
+    answer = client.get("/api/tags", headers=auth_header(token))
+
+    assert answer.status_code == 200
+    assert decoded == [token]  # two limits, one decode
