@@ -191,7 +191,7 @@ class PostgresDatabase:
 
         The backup is restored into a scratch database and checked there; only then are the
         names swapped, in one transaction. Sessions on the configured database are ended first
-        (their requests get the contract's 503 and reconnect through the pool's pre-ping).
+        (their requests get the contract's 503; the pool replaces ended connections at checkout).
         """
         with self._admin() as admin, self._scratch(admin, path, manifest, "restore") as scratch:
             with self._connect(scratch) as connection:
