@@ -32,8 +32,10 @@ class Client:
     """One keep-alive connection to 127.0.0.1:``port`` from ``source`` (any 127.0.0.0/8
     address: Linux answers the whole block on loopback); reconnects after any failure."""
 
-    def __init__(self, port: int, *, tls: bool = True, source: str = "127.0.0.1") -> None:
-        self.port, self.tls, self.source = port, tls, source
+    def __init__(
+        self, port: int, *, tls: bool = True, source: str = "127.0.0.1", timeout: float = 30
+    ) -> None:
+        self.port, self.tls, self.source, self.timeout = port, tls, source, timeout
         self.connection: http.client.HTTPConnection | None = None
 
     def _connect(self) -> http.client.HTTPConnection:
@@ -41,12 +43,12 @@ class Client:
             return http.client.HTTPSConnection(
                 "127.0.0.1",
                 self.port,
-                timeout=30,
+                timeout=self.timeout,
                 source_address=(self.source, 0),
                 context=UNVERIFIED,
             )
         return http.client.HTTPConnection(
-            "127.0.0.1", self.port, timeout=30, source_address=(self.source, 0)
+            "127.0.0.1", self.port, timeout=self.timeout, source_address=(self.source, 0)
         )
 
     def request(

@@ -1,7 +1,8 @@
 """A private PostgreSQL cluster for one test module: its own data directory and port, started
 with ``initdb``/``pg_ctl`` and stopped by its postmaster's PID, so the shared server is never
 touched. Used where a test needs what the shared server cannot give: password authentication
-(it trusts every local connection) or another major version.
+(it trusts every local connection), another major version, or an outage (the fault drill stops
+it and starts it again on the same data directory and port: ``Cluster.stop``/``start``).
 """
 
 from __future__ import annotations
@@ -41,10 +42,33 @@ class Cluster:
     password: str
     pid: int
     major: int
+    # Set by private_cluster, for a stop and a start again; a Cluster built by hand has none.
+    bin_dir: Path | None = None
+    data: Path | None = None
+    options: str = ""
 
     def url(self, database: str = "postgres", password: str | None = None) -> str:
         secret = self.password if password is None else password
         return f"postgresql://postgres:{secret}@127.0.0.1:{self.port}/{database}"
+
+    @property
+    def running(self) -> bool:
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+
+    def stop(self) -> None:
+        """Fast shutdown (``pg_ctl stop -m fast``'s signal) to the postmaster's PID; returns
+        once it is gone: its clients' connections are cut, new ones refused."""
+        _stop(self.pid)
+
+    def start(self) -> None:
+        """Start it again on the same data directory and port; returns once it accepts
+        connections."""
+        assert self.bin_dir is not None and self.data is not None, "not a private_cluster"
+        self.pid = _start(self.bin_dir, self.data, self.options)
 
 
 def _as_postgres(argv: list[str]) -> list[str]:
@@ -62,6 +86,7 @@ def private_cluster(bin_dir: Path, password: str) -> Iterator[Cluster]:
         shutil.chown(root, "postgres")
         shutil.chown(pwfile, "postgres")
     pid = None
+    cluster: Cluster | None = None
     try:
         subprocess.run(
             _as_postgres(
@@ -71,20 +96,28 @@ def private_cluster(bin_dir: Path, password: str) -> Iterator[Cluster]:
             check=True, capture_output=True, timeout=START_TIMEOUT,
         )  # fmt: skip
         options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
-        subprocess.run(
-            _as_postgres(
-                [str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(root / "log"),
-                 "-o", options, "-w", "-t", str(START_TIMEOUT), "start"]
-            ),
-            check=True, capture_output=True, timeout=START_TIMEOUT + 5,
-        )  # fmt: skip
-        pid = int((data / "postmaster.pid").read_text().splitlines()[0])
+        pid = _start(bin_dir, data, options)
         version = (data / "PG_VERSION").read_text().strip()
-        yield Cluster(port, password, pid, int(version))
+        cluster = Cluster(port, password, pid, int(version), bin_dir, data, options)
+        yield cluster
     finally:
-        if pid is not None:
+        if cluster is not None:
+            _stop(cluster.pid)
+        elif pid is not None:
             _stop(pid)
         shutil.rmtree(root, ignore_errors=True)
+
+
+def _start(bin_dir: Path, data: Path, options: str) -> int:
+    """``pg_ctl start -w`` (the log next to the data directory); the postmaster's PID."""
+    subprocess.run(
+        _as_postgres(
+            [str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(data.parent / "log"),
+             "-o", options, "-w", "-t", str(START_TIMEOUT), "start"]
+        ),
+        check=True, capture_output=True, timeout=START_TIMEOUT + 5,
+    )  # fmt: skip
+    return int((data / "postmaster.pid").read_text().splitlines()[0])
 
 
 def _stop(pid: int) -> None:

@@ -1,0 +1,1 @@
+"""Fault drills: the real service under load while its dependencies fail (docs/DRILLS.md)."""
