@@ -6,13 +6,18 @@ and request bodies are parsed by ``app.validation.RequestParser``.
 
 Every error response in the document has the ``ErrorEnvelope`` schema: ``Blueprint.alt_response``
 gives it to any 4xx/5xx response declared without a schema, and every JSON body also documents
-the 400 it can cause. ``Blueprint.requires_token()`` and ``optional_token()`` check the token and
-document it (security requirement and 401) in one decorator, so the two cannot drift apart.
+the 400 and 413 it can cause. There is no blanket ``default`` response: each operation lists the
+statuses it can answer (its own, plus its blueprint's ``shared_errors``), so a client or a fuzzer
+can tell an undocumented status from a documented one. Each operation's ``operationId`` is its
+view's name, which the OpenAPI ``links`` (``app/links.py``) refer to.
+
+``Blueprint.requires_token()`` and ``optional_token()`` check the token and document it (security
+requirement and 401) in one decorator, so the two cannot drift apart.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import flask_smorest
@@ -27,6 +32,11 @@ from app.validation import RequestParser
 F = TypeVar("F", bound=Callable[..., Any])
 
 MALFORMED_BODY = "Malformed JSON body"
+BODY_TOO_LARGE = "Body larger than MAX_CONTENT_LENGTH"
+# Statuses an operation can answer whatever it does (``Blueprint(shared_errors=...)``).
+UNEXPECTED_ERROR = (500, "Unexpected error (a bug; the body reveals nothing)")
+RATE_LIMITED = (429, "Rate limit exceeded (with Retry-After)")
+DATABASE_UNAVAILABLE = (503, "Database unavailable (with Retry-After)")
 # Descriptions of the 401 that a token check documents (not secrets).
 TOKEN_REFUSED = "Missing, invalid or expired token, or an ended session"  # noqa: S105
 OPTIONAL_TOKEN_REFUSED = "Invalid or expired token, or an ended session (none is fine)"  # noqa: S105
@@ -60,10 +70,18 @@ def _is_error_status(status_code: Any) -> bool:
         return False
 
 
+def _field_rules(_converter: Any, field: ma.fields.Field, **_kwargs: Any) -> dict[str, Any]:
+    """apispec attribute function: the rules a field enforces itself (``Text``, ``TagList``
+    have ``json_schema_rules``) go into its JSON Schema."""
+    rules = getattr(field, "json_schema_rules", None)
+    return rules() if callable(rules) else {}
+
+
 class Api(flask_smorest.Api):
     """The OpenAPI document generator; its error responses are the contract's, not smorest's."""
 
     ERROR_SCHEMA = ErrorEnvelope
+    DEFAULT_ERROR_RESPONSE_NAME = None  # no blanket "default": see the module's docstring
 
     def handle_http_exception(self, error: HTTPException) -> Response:
         """smorest registers this for every HTTP error; app/errors.py writes the answer, in
@@ -76,6 +94,7 @@ def create_api(app: Flask) -> Api:
     every ``create_app()`` would collect every app's routes."""
     api = Api(app)
     api.spec.components.security_scheme("Token", TOKEN_SCHEME)
+    api.ma_plugin.converter.add_attribute_function(_field_rules)
     return api
 
 
@@ -84,6 +103,37 @@ class Blueprint(flask_smorest.Blueprint):
     documents every error response with ``ErrorEnvelope``, and checks tokens."""
 
     ARGUMENTS_PARSER = RequestParser()
+
+    def __init__(
+        self,
+        *args: Any,
+        shared_errors: Sequence[tuple[int, str]] = (),
+        links: Mapping[str, Mapping[int, Mapping[str, Any]]] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """``shared_errors``: (status, description) every operation of the blueprint can answer
+        besides ``UNEXPECTED_ERROR`` (rate limits, the database). ``links``: view name → status
+        → OpenAPI links of that response (``app/links.py``)."""
+        super().__init__(*args, **kwargs)
+        self.shared_errors = (UNEXPECTED_ERROR, *shared_errors)
+        self.links = links or {}
+
+    def route(self, rule: str, **options: Any) -> Callable[[F], F]:
+        """smorest's ``route``; names the operation after its view (``operationId``), documents
+        the blueprint's shared errors and the view's links."""
+        register = super().route(rule, **options)
+
+        def decorator(func: F) -> F:
+            name = options.get("endpoint") or func.__name__
+            view = self.doc(operationId=name)(func)
+            for status, links in self.links.get(name, {}).items():
+                view = self.doc(responses={status: {"links": dict(links)}})(view)
+            for status, description in self.shared_errors:
+                view = self.alt_response(status, description=description)(view)
+            register(view)
+            return view
+
+        return decorator
 
     def alt_response(
         self, status_code: Any, response: Any = None, *, schema: Any = None, **kwargs: Any
@@ -99,9 +149,10 @@ class Blueprint(flask_smorest.Blueprint):
         if location != "json":
             return parse
         malformed = self.alt_response(400, description=MALFORMED_BODY)
+        too_large = self.alt_response(413, description=BODY_TOO_LARGE)
 
         def decorator(func: F) -> F:
-            return malformed(parse(func))
+            return too_large(malformed(parse(func)))
 
         return decorator
 

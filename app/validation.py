@@ -38,6 +38,19 @@ def envelope(schema: type[ma.Schema], **kwargs: Any) -> ma.fields.Nested:
     )
 
 
+# What ``str.strip()`` (so "blank") and Python's ``\s`` count as whitespace, spelled out: an
+# exported JSON Schema pattern must mean the same to every client; ECMA's ``\s`` is another set.
+WHITESPACE = (
+    r"\t\n\u000b\u000c\r\u001c-\u001f\u0020\u0085\u00a0\u1680\u2000-\u200a"
+    r"\u2028\u2029\u202f\u205f\u3000"
+)
+NUL = r"\u0000"
+# Patterns of the OpenAPI document (and, where a field names one, of its own check):
+# any text without NUL, and text that is more than whitespace.
+ANY_TEXT = rf"^[^{NUL}]*$"
+NOT_BLANK_TEXT = rf"^[^{NUL}]*[^{NUL}{WHITESPACE}][^{NUL}]*$"
+
+
 def _reject_nul(value: str) -> None:
     if "\x00" in value:
         raise ma.ValidationError("must not contain NUL bytes")
@@ -57,24 +70,43 @@ class Text(ma.fields.String):
     }
 
     def __init__(
-        self, *, max_length: int, min_length: int = 0, allow_blank: bool = False, **kwargs: Any
+        self,
+        *,
+        max_length: int,
+        min_length: int = 0,
+        allow_blank: bool = False,
+        pattern: str | None = None,
+        **kwargs: Any,
     ) -> None:
+        """``pattern``: the JSON Schema pattern of a stricter format that a ``validate`` function
+        of the field checks (it must exclude NUL and blanks too); it is only documented here."""
         super().__init__(**kwargs)
         self.max_length = max_length
         self.min_length = min_length
         self.allow_blank = allow_blank
+        self.pattern = pattern
+
+    def json_schema_rules(self) -> dict[str, Any]:
+        """What ``_deserialize`` enforces, as JSON Schema keywords for the OpenAPI document."""
+        min_length = self.min_length if self.allow_blank else max(self.min_length, 1)
+        rules: dict[str, Any] = {"maxLength": self.max_length}
+        if min_length:
+            rules["minLength"] = min_length
+        rules["pattern"] = self.pattern or (ANY_TEXT if self.allow_blank else NOT_BLANK_TEXT)
+        return rules
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
         if not isinstance(value, str):  # marshmallow would accept bytes; JSON never sends them
             raise self.make_error("invalid")
         result = super()._deserialize(value, attr, data, **kwargs)
         _reject_nul(result)
+        # Before the blank check: a blank value may be allowed, an overlong one never is.
+        if len(result) > self.max_length:
+            raise ma.ValidationError(f"is too long (maximum is {self.max_length} characters)")
         if not result.strip():
             if self.allow_blank:
                 return result
             raise ma.ValidationError(BLANK)
-        if len(result) > self.max_length:
-            raise ma.ValidationError(f"is too long (maximum is {self.max_length} characters)")
         if len(result) < self.min_length:
             raise ma.ValidationError(f"is too short (minimum is {self.min_length} characters)")
         return result

@@ -4,9 +4,17 @@ importing the package that imports them."""
 from typing import Any
 
 from app.errors import NotFound
-from app.openapi import Blueprint
+from app.links import API_LINKS
+from app.openapi import DATABASE_UNAVAILABLE, RATE_LIMITED, Blueprint
 
-blp = Blueprint("api", __name__, url_prefix="/api", description="Conduit resources")
+blp = Blueprint(
+    "api",
+    __name__,
+    url_prefix="/api",
+    description="Conduit resources",
+    shared_errors=(RATE_LIMITED, DATABASE_UNAVAILABLE),
+    links=API_LINKS,
+)
 
 
 @blp.url_value_preprocessor

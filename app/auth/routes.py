@@ -22,11 +22,19 @@ from app.auth.schemas import (
     UserResponse,
 )
 from app.errors import Unauthorized
+from app.links import AUTH_LINKS
 from app.observability.metrics import count_auth_failure
-from app.openapi import Blueprint
+from app.openapi import DATABASE_UNAVAILABLE, RATE_LIMITED, Blueprint
 from app.security.tokens import SESSION_CLAIM, issue_access_token, presented_token
 
-blp = Blueprint("auth", __name__, url_prefix="/api", description="Users and authentication")
+blp = Blueprint(
+    "auth",
+    __name__,
+    url_prefix="/api",
+    description="Users and authentication",
+    shared_errors=(RATE_LIMITED, DATABASE_UNAVAILABLE),
+    links=AUTH_LINKS,
+)
 
 
 def current_session_id() -> str:

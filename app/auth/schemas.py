@@ -9,11 +9,21 @@ import marshmallow as ma
 
 from app.models.user import BIO_MAX, EMAIL_MAX, IMAGE_MAX, USERNAME_MAX
 from app.security.passwords import PASSWORD_MAX, PASSWORD_MIN
-from app.validation import RequestSchema, Text, envelope
+from app.validation import NUL, WHITESPACE, RequestSchema, Text, envelope
 
-_USERNAME = re.compile(r"[^\s/\\?#%]+")  # it appears in URL paths: /api/profiles/<username>
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-_URL = re.compile(r"https?://[^\s]+", re.IGNORECASE)
+# Each pattern is both the check and what the OpenAPI document says (whitespace spelled out).
+# A username appears in URL paths: /api/profiles/<username>.
+USERNAME_PATTERN = rf"^[^{NUL}{WHITESPACE}/\\?#%]+$"
+_EMAIL_PART = rf"[^{NUL}{WHITESPACE}@]+"
+EMAIL_PATTERN = rf"^{_EMAIL_PART}@{_EMAIL_PART}\.{_EMAIL_PART}$"
+# Spelled letter by letter: IGNORECASE would also take e.g. "\u017f" (long s) for "s".
+_URL = rf"[hH][tT][tT][pP][sS]?://[^{NUL}{WHITESPACE}]+"
+# The image may also be blank (it means "no image").
+IMAGE_PATTERN = rf"^(?:[{WHITESPACE}]*|{_URL})$"
+
+_USERNAME = re.compile(USERNAME_PATTERN)
+_EMAIL = re.compile(EMAIL_PATTERN)
+_IMAGE_URL = re.compile(rf"^{_URL}$")
 
 
 def _username(value: str) -> None:
@@ -27,16 +37,16 @@ def _email(value: str) -> None:
 
 
 def _image_url(value: str) -> None:
-    if not _URL.fullmatch(value):
+    if not _IMAGE_URL.fullmatch(value):
         raise ma.ValidationError("must be an http(s) URL")
 
 
 def Username(**kwargs: Any) -> Text:  # noqa: N802 - a field factory reads like a field class
-    return Text(max_length=USERNAME_MAX, validate=_username, **kwargs)
+    return Text(max_length=USERNAME_MAX, validate=_username, pattern=USERNAME_PATTERN, **kwargs)
 
 
 def Email(**kwargs: Any) -> Text:  # noqa: N802
-    return Text(max_length=EMAIL_MAX, validate=_email, **kwargs)
+    return Text(max_length=EMAIL_MAX, validate=_email, pattern=EMAIL_PATTERN, **kwargs)
 
 
 def Password(**kwargs: Any) -> Text:  # noqa: N802
@@ -69,7 +79,7 @@ class UserChanges(RequestSchema):
     password = Password(load_only=True)
     # Empty string and null both mean "no bio / no image".
     bio = Text(max_length=BIO_MAX, allow_none=True, allow_blank=True)
-    image = Text(max_length=IMAGE_MAX, allow_none=True, allow_blank=True)
+    image = Text(max_length=IMAGE_MAX, allow_none=True, allow_blank=True, pattern=IMAGE_PATTERN)
 
     @ma.validates("image")
     def _check_image(self, value: str | None, **_kwargs: Any) -> None:
