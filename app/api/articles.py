@@ -9,6 +9,7 @@ from flask_jwt_extended import current_user
 
 from app.api import read, write
 from app.api.blueprint import blp
+from app.api.cursor import next_link
 from app.api.read import ArticleFilters
 from app.api.schemas import (
     ArticleListResponse,
@@ -20,6 +21,7 @@ from app.api.schemas import (
 )
 from app.api.viewer import viewer_id
 from app.errors import NotFound
+from app.extensions import db
 
 
 def _article(slug: str) -> Response:
@@ -30,16 +32,28 @@ def _article(slug: str) -> Response:
     return jsonify(article=article)
 
 
+def _committed_article(slug: str) -> Response:
+    """``_article`` for a write left open: its answer is read inside the write's transaction,
+    then committed, which saves the BEGIN, and the ROLLBACK, of a read after the commit."""
+    response = _article(slug)
+    db.session.commit()
+    return response
+
+
 def _page(filters: ArticleFilters, query: dict[str, Any]) -> Response:
-    articles, total = read.list_articles(filters, query["limit"], query["offset"], viewer_id())
-    return jsonify(articles=articles, articlesCount=total)
+    limit = query["limit"]
+    page = read.list_articles(filters, limit, query["offset"], viewer_id(), query.get("before"))
+    response = jsonify(articles=page.articles, articlesCount=page.total)
+    if page.last is not None and len(page.articles) == limit:  # a short page is the last one
+        response.headers["Link"] = next_link(page.last)
+    return response
 
 
 @blp.route("/articles", methods=["GET"])
 @blp.optional_token()
 @blp.arguments(ArticleQuery, location="query")
 @blp.response(200, ArticleListResponse)
-@blp.alt_response(422, description="Bad limit or offset")
+@blp.alt_response(422, description="Bad limit, offset or before cursor")
 def get_articles(query: dict[str, Any]) -> Response:
     """Articles, newest first, filtered by tag, author and/or favoriter"""
     filters = ArticleFilters(
@@ -52,7 +66,7 @@ def get_articles(query: dict[str, Any]) -> Response:
 @blp.requires_token()
 @blp.arguments(PageQuery, location="query")
 @blp.response(200, ArticleListResponse)
-@blp.alt_response(422, description="Bad limit or offset")
+@blp.alt_response(422, description="Bad limit, offset or before cursor")
 def get_feed(query: dict[str, Any]) -> Response:
     """Articles by the authors the caller follows, newest first"""
     return _page(ArticleFilters(feed_of=current_user.id), query)
@@ -105,7 +119,7 @@ def delete_article(slug: str) -> None:
 @blp.alt_response(404, description="No such article")
 def favorite_article(slug: str) -> Response:
     """Favorite an article (idempotent)"""
-    return _article(write.favorite(current_user, slug))
+    return _committed_article(write.favorite(current_user.id, slug))
 
 
 @blp.route("/articles/<slug>/favorite", methods=["DELETE"])
@@ -114,4 +128,4 @@ def favorite_article(slug: str) -> Response:
 @blp.alt_response(404, description="No such article")
 def unfavorite_article(slug: str) -> Response:
     """Remove an article from your favorites (idempotent)"""
-    return _article(write.unfavorite(current_user, slug))
+    return _committed_article(write.unfavorite(current_user.id, slug))

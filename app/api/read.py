@@ -1,10 +1,12 @@
 """The read side: every response body of the Conduit resources is built here, from rows, and
 every list and view is loaded in a constant number of statements. Nothing here writes.
 
-A page of articles is one statement — the articles joined to their authors, with ``following``,
-``favorited``, ``favoritesCount`` and the tag list as correlated sub-queries on indexed keys —
-plus one for the total. Page size never changes the number of statements
-(tests/test_query_counts.py).
+A page of articles is one statement — the page's ids first (filters, order, ``offset`` and the
+``before`` cursor on the articles alone, an index walk), then those articles joined to
+their authors, with ``following``, ``favorited``, ``favoritesCount`` and the tag list as
+correlated sub-queries on indexed keys, for the page's rows only — plus one for the total. Page
+size never changes the number of statements (tests/test_query_counts.py); a deep ``offset``
+skips index entries, not built rows (tests/test_list_plans.py).
 
 These are hot paths, so the statements are built once per shape (which filters, anonymous or
 not, which database) with bound parameters, executed on the session's connection without the
@@ -16,16 +18,18 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Select, bindparam, exists, false, func, select
+from sqlalchemy import Integer, Select, bindparam, exists, false, func, select, tuple_
 from sqlalchemy.orm import aliased
 
+from app.api.cursor import Cursor
 from app.clock import isoformat_ms
 from app.extensions import db
 from app.models import Article, Comment, Counter, Favorite, Follow, Tag, User, article_tags
 from app.models.counter import ARTICLES
 from app.models.queries import equal_ignoring_case
+from app.models.types import UTCDateTime
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,10 @@ def _user_id_by_name(param: str) -> Any:
     )
 
 
+def _tag_id() -> Any:
+    return select(Tag.id).where(Tag.name == bindparam("tag")).scalar_subquery()
+
+
 def _filtered(statement: Select[Any], shape: tuple[bool, ...]) -> Select[Any]:
     by_tag, by_author, by_favoriter, feed = shape
     if by_author:
@@ -92,9 +100,10 @@ def _filtered(statement: Select[Any], shape: tuple[bool, ...]) -> Select[Any]:
             )
         )
     if by_tag:
-        tag_id = select(Tag.id).where(Tag.name == bindparam("tag")).scalar_subquery()
         statement = statement.where(
-            exists().where(article_tags.c.article_id == Article.id, article_tags.c.tag_id == tag_id)
+            exists().where(
+                article_tags.c.article_id == Article.id, article_tags.c.tag_id == _tag_id()
+            )
         )
     if feed:
         followed = select(Follow.followee_id).where(Follow.follower_id == bindparam("feed_of"))
@@ -114,11 +123,33 @@ def _tag_names(dialect: str) -> Any:
     )
 
 
+def _page_ids(shape: tuple[bool, ...], keyset: bool) -> Any:
+    """The ids of one page, in list order: filters, cursor, order, limit and offset on the
+    articles alone, so skipped rows cost an index entry each and nothing is built for them."""
+    ids = _filtered(select(Article.id, Article.created_at), shape)
+    if keyset:  # strictly after the cursor's position in the list order (newest first)
+        position = tuple_(
+            bindparam("before_at", type_=UTCDateTime()), bindparam("before_id", type_=Integer())
+        )
+        ids = ids.where(tuple_(Article.created_at, Article.id) < position)
+    return (
+        ids.order_by(Article.created_at.desc(), Article.id.desc())
+        .limit(bindparam("limit"))
+        .offset(bindparam("offset"))
+        .subquery("page")
+    )
+
+
 @lru_cache(maxsize=128)
 def _article_statement(
-    dialect: str, has_viewer: bool, with_body: bool, shape: tuple[bool, ...] | None
+    dialect: str,
+    has_viewer: bool,
+    with_body: bool,
+    shape: tuple[bool, ...] | None,
+    keyset: bool = False,
 ) -> Select[Any]:
-    """Articles with author, flags, count and tags; a page (``shape`` given) or one by slug."""
+    """Articles with author, flags, count and tags; a page (``shape`` given, after a cursor
+    with ``keyset``) or one by slug."""
     author = aliased(User, name="author")
     favorited = (
         exists().where(
@@ -134,6 +165,7 @@ def _article_statement(
         .scalar_subquery()
     )
     columns = [
+        Article.id,
         Article.slug,
         Article.title,
         Article.description,
@@ -149,19 +181,38 @@ def _article_statement(
     ]
     if with_body:
         columns.append(Article.body)
-    statement = select(*columns).join(author, author.id == Article.author_id)
     if shape is None:
+        statement = select(*columns).join(author, author.id == Article.author_id)
         return statement.where(Article.slug == bindparam("slug"))
+    page = _page_ids(shape, keyset)
     return (
-        _filtered(statement, shape)
-        .order_by(Article.created_at.desc(), Article.id.desc())
-        .limit(bindparam("limit"))
-        .offset(bindparam("offset"))
+        select(*columns)
+        .select_from(page)
+        .join(Article, Article.id == page.c.id)
+        .join(author, author.id == Article.author_id)
+        .order_by(page.c.created_at.desc(), page.c.id.desc())
     )
+
+
+TAG_ONLY = (True, False, False, False)
+FAVORITED_ONLY = (False, False, True, False)
 
 
 @lru_cache(maxsize=32)
 def _count_statement(shape: tuple[bool, ...]) -> Select[Any]:
+    # One filter alone is a count of one index range: every tag link and every favorite
+    # belongs to an existing article (foreign keys, ON DELETE CASCADE), so the join to the
+    # articles that the general form needs adds nothing but a probe per row.
+    if shape == TAG_ONLY:
+        return (
+            select(func.count()).select_from(article_tags).where(article_tags.c.tag_id == _tag_id())
+        )
+    if shape == FAVORITED_ONLY:
+        return (
+            select(func.count())
+            .select_from(Favorite)
+            .where(Favorite.user_id == _user_id_by_name("favorited"))
+        )
     return _filtered(select(func.count()).select_from(Article), shape)
 
 
@@ -188,15 +239,32 @@ def _article_dict(row: Any, with_body: bool) -> dict[str, Any]:
     return article
 
 
+class Page(NamedTuple):
+    articles: list[dict[str, Any]]
+    total: int  # every matching article, wherever the page starts
+    last: Cursor | None  # the position of the page's last article: where the next one starts
+
+
 def list_articles(
-    filters: ArticleFilters, limit: int, offset: int, viewer_id: int | None
-) -> tuple[list[dict[str, Any]], int]:
-    """One page, newest first, without bodies, and the total number of matching articles."""
+    filters: ArticleFilters,
+    limit: int,
+    offset: int,
+    viewer_id: int | None,
+    before: Cursor | None = None,
+) -> Page:
+    """One page, newest first, without bodies — the ``offset``-th article after ``before``
+    (or after the start) onwards — and the total number of matching articles."""
     shape = filters.shape()
     params = {**filters.params(), "viewer_id": viewer_id, "limit": limit, "offset": offset}
-    page = _run(_article_statement(_dialect(), viewer_id is not None, False, shape), params)
-    articles = [_article_dict(row, with_body=False) for row in page]
-    return articles, _total(shape, filters)
+    if before is not None:
+        params |= {"before_at": before.created_at, "before_id": before.id}
+    statement = _article_statement(
+        _dialect(), viewer_id is not None, False, shape, before is not None
+    )
+    rows = _run(statement, params).all()
+    articles = [_article_dict(row, with_body=False) for row in rows]
+    last = Cursor(rows[-1].created_at, rows[-1].id) if rows else None
+    return Page(articles, _total(shape, filters), last)
 
 
 NO_FILTERS = (False, False, False, False)

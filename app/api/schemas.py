@@ -9,6 +9,7 @@ from typing import Any
 
 import marshmallow as ma
 
+from app.api.cursor import CursorField
 from app.models.article import (
     BODY_MAX,
     COMMENT_MAX,
@@ -40,6 +41,11 @@ class TagList(ma.fields.List):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(Text(max_length=TAG_MAX), allow_none=False, **kwargs)
+
+    def json_schema_rules(self) -> dict[str, Any]:
+        """The cap, for the OpenAPI document (a repeated tag is kept once, so it may be sent
+        more often)."""
+        return {"maxItems": TAGS_PER_ARTICLE_MAX}
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[str]:
         tags = super()._deserialize(value, attr, data, **kwargs)
@@ -83,7 +89,9 @@ class NewCommentRequest(RequestSchema):
 
 
 class PageQuery(ma.Schema):
-    """``limit`` (1-100, larger values are capped at 100) and ``offset``."""
+    """``limit`` (0-100, larger values are capped at 100; 0 gives only ``articlesCount``) and
+    ``offset``. The RealWorld spec's minimum is 1; 0 is a count-only query this service has
+    always answered (the contract calls only bad values 422), and the document says so."""
 
     class Meta:
         unknown = ma.EXCLUDE
@@ -92,13 +100,17 @@ class PageQuery(ma.Schema):
         load_default=LIMIT_DEFAULT,
         validate=ma.validate.Range(min=0, error="must be 0 or more"),
         error_messages={"invalid": "must be an integer"},
-        metadata={"description": f"page size, default {LIMIT_DEFAULT}, capped at {LIMIT_MAX}"},
+        metadata={
+            "description": f"page size, default {LIMIT_DEFAULT}; larger values count as "
+            f"{LIMIT_MAX}; 0 answers only articlesCount"
+        },
     )
     offset = ma.fields.Integer(
         load_default=0,
         validate=ma.validate.Range(min=0, max=OFFSET_MAX, error="must be between 0 and 2147483647"),
         error_messages={"invalid": "must be an integer"},
     )
+    before = CursorField()  # keyset pagination, opt-in (docs/adr/0009)
 
     @ma.post_load
     def _cap(self, data: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import g
 from flask_jwt_extended import current_user
 
 from app.models import User
@@ -12,5 +13,6 @@ def viewer() -> User | None:
 
 
 def viewer_id() -> int | None:
-    user = viewer()
-    return user.id if user is not None else None
+    """The caller's id, as the token's user lookup recorded it (app/security/tokens.py): after
+    a write's commit, ``current_user.id`` would load the expired user row again."""
+    return g.get("user_id") if current_user else None

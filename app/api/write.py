@@ -9,9 +9,11 @@ import re
 import secrets
 import unicodedata
 from datetime import timedelta
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from app.clock import utcnow
@@ -172,23 +174,56 @@ def delete_article(user: User, slug: str) -> None:
     db.session.commit()
 
 
-def favorite(user: User, slug: str) -> str:
-    """Favorite the article (idempotent); returns its slug."""
-    article = get_article(slug)
-    insert_ignoring_duplicates(
-        Favorite.__table__, [{"user_id": user.id, "article_id": article.id, "created_at": utcnow()}]
+@lru_cache(maxsize=2)
+def _favorite_statement(dialect_name: str) -> Any:
+    """INSERT .. SELECT: the article is found by its slug inside the insert itself."""
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    favorites = Favorite.__table__
+    source = select(
+        bindparam("user_id", type_=favorites.c.user_id.type),
+        Article.id,
+        bindparam("now", type_=favorites.c.created_at.type),
+    ).where(Article.slug == bindparam("slug"))
+    return (
+        dialect.insert(favorites)
+        .from_select(["user_id", "article_id", "created_at"], source)
+        .on_conflict_do_nothing()
+        .returning(favorites.c.article_id)
     )
-    db.session.commit()
+
+
+_UNFAVORITE = (
+    delete(Favorite)
+    .where(
+        Favorite.user_id == bindparam("user_id"),
+        Favorite.article_id
+        == select(Article.id).where(Article.slug == bindparam("slug")).scalar_subquery(),
+    )
+    .returning(Favorite.article_id)
+)
+
+
+def _require_article(slug: str) -> None:
+    if db.session.scalar(select(Article.id).where(Article.slug == slug)) is None:
+        raise NotFound("article")
+
+
+def favorite(user_id: int, slug: str) -> str:
+    """Favorite the article (idempotent); returns its slug. One statement when it changes
+    something; a second only to tell "already a favorite" from "no such article". Not
+    committed: the route reads its answer in the same transaction, then commits."""
+    statement = _favorite_statement(db.session.get_bind().dialect.name)
+    params = {"user_id": user_id, "slug": slug, "now": utcnow()}
+    if db.session.execute(statement, params).first() is None:
+        _require_article(slug)
     return slug
 
 
-def unfavorite(user: User, slug: str) -> str:
-    """Take the article out of ``user``'s favorites (idempotent); returns its slug."""
-    article = get_article(slug)
-    db.session.execute(
-        delete(Favorite).where(Favorite.user_id == user.id, Favorite.article_id == article.id)
-    )
-    db.session.commit()
+def unfavorite(user_id: int, slug: str) -> str:
+    """Take the article out of the user's favorites (idempotent); returns its slug. Like
+    ``favorite``: one statement, not committed."""
+    if db.session.execute(_UNFAVORITE, {"user_id": user_id, "slug": slug}).first() is None:
+        _require_article(slug)
     return slug
 
 

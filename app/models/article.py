@@ -52,7 +52,7 @@ class Article(db.Model):
     __table_args__ = (
         # Newest first, with id as the tie-breaker: the order of every list.
         Index("ix_articles_created_at_id", "created_at", "id"),
-        Index("ix_articles_author_id_created_at", "author_id", "created_at"),
+        Index("ix_articles_author_id_created_at_id", "author_id", "created_at", "id"),
     )
 
 

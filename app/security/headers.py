@@ -56,6 +56,7 @@ CORS_EXPOSE_HEADERS = [
     "X-RateLimit-Limit",
     "X-RateLimit-Remaining",
     "X-RateLimit-Reset",
+    "Link",  # the next page's cursor of article lists (docs/adr/0009)
 ]
 CORS_MAX_AGE = 600  # seconds a browser may cache a preflight answer
 
