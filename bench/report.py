@@ -86,6 +86,56 @@ def scaling_table(small: dict[str, Any], large: dict[str, Any], limit: float) ->
     return rows
 
 
+LIST_ROUTES = (
+    "list",
+    "list_auth",
+    "feed",
+    "tag",
+    "author",
+    "favorited",
+    "deep_offset",
+    "deep_cursor",
+)
+
+
+def p50_table(small: dict[str, Any], large: dict[str, Any], limit: float) -> list[str]:
+    """Every list's median latency at the largest data size against the smallest (issue 12:
+    p50 within ``limit``x); only routes both passes measured."""
+    rows = [
+        f"| route | p50 ms {small['articles']:,} | p50 ms {large['articles']:,} | x"
+        f" | other CPU during ({small['articles']:,} / {large['articles']:,})"
+        f" | within {limit:g}x |",
+        "|---|---:|---:|---:|---|---|",
+    ]
+    labels = {s.key: s.label for s in small["plan"]}
+    for key in LIST_ROUTES:
+        if key not in small["results"] or key not in large["results"]:
+            continue
+        a, b = summary(small["results"], key), summary(large["results"], key)
+        ratio = b.p50_ms / a.p50_ms
+        met = "yes" if ratio <= limit else "**no**"
+        rows.append(
+            f"| {labels[key]} | {a.p50_ms:.1f} | {b.p50_ms:.1f} | {ratio:.2f}"
+            f" | {a.busy_during:.0%} / {b.busy_during:.0%} | {met} |"
+        )
+    return rows
+
+
+def subjects(data: dict[str, Any]) -> str:
+    """Who the filtered lists are about, and how many articles each has."""
+    if "tag" not in data:
+        return ""
+    (tag, tagged), (author, authored), (fan, favorited) = (
+        data["tag"],
+        data["author"],
+        data["favoriter"],
+    )
+    return (
+        f" Filtered lists: tag `{tag}` ({tagged:,} articles), author `{author}`"
+        f" ({authored:,}), favorited by `{fan}` ({favorited:,})."
+    )
+
+
 def report(passes: list[dict[str, Any]], opts: argparse.Namespace, command: str) -> str:
     """The whole result: when, on which commit, with which command and settings, the tables."""
 
@@ -112,7 +162,8 @@ def report(passes: list[dict[str, Any]], opts: argparse.Namespace, command: str)
         "",
         f"wrk {WRK_VERSION}: {opts.threads} threads, {opts.connections} connections,"
         f" {opts.duration:g} s per measurement after {opts.warmup:g} s of warm-up, {opts.rounds}"
-        " rounds through all routes (medians; the reference routes once more at the end);"
+        f" round{'s' if opts.rounds != 1 else ''} through all routes"
+        " (medians; the reference routes once more at the end);"
         " gunicorn"
         f" `{' '.join(['-c ops/gunicorn.conf.py', *opts.gunicorn_args.split()])}`"
         " (gthread, 2 workers x 4 threads), APP_ENV=production,"
@@ -128,7 +179,8 @@ def report(passes: list[dict[str, Any]], opts: argparse.Namespace, command: str)
             f" ({result['seed_wall']:.1f} s with the app's start-up): {result['inserted']}."
             f" Feed reader follows {feed['reader_follows']} authors"
             f" ({feed['feed_size']:,} feed articles). Worker boots during the pass:"
-            f" app {result['boots']['app']}, reference {result['boots']['reference']}.",
+            f" app {result['boots']['app']}, reference {result['boots']['reference']}."
+            + subjects(feed),
             "",
             *pass_table(result),
         ]
@@ -139,6 +191,10 @@ def report(passes: list[dict[str, Any]], opts: argparse.Namespace, command: str)
             f"### Latency at {large['articles']:,} vs {small['articles']:,} articles",
             "",
             *scaling_table(small, large, 1.5),
+            "",
+            f"### Lists at {large['articles']:,} vs {small['articles']:,} articles (p50)",
+            "",
+            *p50_table(small, large, 2.0),
         ]
     return "\n".join(lines)
 

@@ -45,7 +45,14 @@ from bench.harness import (
     stopped_on_exit,
 )
 from bench.report import README, report, write_readme
-from bench.scenarios import choose_data, login, references, sanity_check, scenarios
+from bench.scenarios import (
+    add_last_page_cursor,
+    choose_data,
+    login,
+    references,
+    sanity_check,
+    scenarios,
+)
 
 
 def run_pass(
@@ -69,6 +76,7 @@ def run_pass(
             app.start("/ping")
             ref.start("/json")
             data = choose_data(database_url, opts.threads)
+            add_last_page_cursor(app, data)
             reader = login(app, data["reader"])
             fans = [login(app, email) for email in data["fans"]]
             plan = scenarios(data, reader, fans, opts.connections)
@@ -91,7 +99,10 @@ def run_pass(
                 "seed_inner": seed_inner,
                 "seed_wall": seed_wall,
                 "inserted": inserted,
-                "data": {k: data[k] for k in ("reader_follows", "feed_size")},
+                "data": {
+                    k: data[k]
+                    for k in ("reader_follows", "feed_size", "tag", "author", "favoriter")
+                },
                 "plan": plan,
                 "references": refs,
                 "results": results,

@@ -7,8 +7,10 @@ reference route its req/s is compared with.
 
 from __future__ import annotations
 
+import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qs, quote, urlsplit
 
 import psycopg
 
@@ -52,12 +54,32 @@ def choose_data(database_url: str, threads: int) -> dict[str, Any]:
             query = f"SELECT slug FROM articles a WHERE {where} ORDER BY random() LIMIT {limit}"  # noqa: S608
             return [row[0] for row in connection.execute(query, params)]  # type: ignore[arg-type]
 
+        def one(query: str) -> Any:
+            return connection.execute(query).fetchone()
+
+        # The filtered lists' subjects: the biggest of each, where a list costs the most.
+        tag, tagged = one(
+            "SELECT t.name, count(*) FROM article_tags a JOIN tags t ON t.id = a.tag_id"
+            " GROUP BY t.name ORDER BY count(*) DESC, t.name LIMIT 1"
+        )
+        author, authored = one(
+            "SELECT u.username, count(*) FROM articles a JOIN users u ON u.id = a.author_id"
+            " GROUP BY u.username ORDER BY count(*) DESC, u.username LIMIT 1"
+        )
+        favoriter, favorited = one(
+            "SELECT u.username, count(*) FROM favorites f JOIN users u ON u.id = f.user_id"
+            " GROUP BY u.username ORDER BY count(*) DESC, u.username LIMIT 1"
+        )
         feed_size = connection.execute(
             "SELECT count(*) FROM articles WHERE author_id IN"
             " (SELECT followee_id FROM follows WHERE follower_id = %s)",
             (reader_id,),
         ).fetchone()[0]
         return {
+            "articles": one("SELECT count(*) FROM articles")[0],
+            "tag": (tag, tagged),
+            "author": (author, authored),
+            "favoriter": (favoriter, favorited),
             "reader": reader_email,
             "reader_follows": follows,
             "feed_size": feed_size,
@@ -71,6 +93,16 @@ def choose_data(database_url: str, threads: int) -> dict[str, Any]:
                 limit=500,
             ),
         }
+
+
+def add_last_page_cursor(server: Server, data: dict[str, Any]) -> None:
+    """The ``before`` cursor of the last page (the article just before it), as the API hands it
+    out: the ``Link: rel="next"`` header of a one-article page at that offset."""
+    url = f"{server.url}/api/articles?limit=1&offset={max(0, data['articles'] - 21)}"
+    with urllib.request.urlopen(url, timeout=60) as response:  # noqa: S310 - 127.0.0.1 only
+        link = response.headers["Link"]
+    target = link[link.index("<") + 1 : link.index(">")]
+    data["last_cursor"] = parse_qs(urlsplit(target).query)["before"][0]
 
 
 def login(server: Server, email: str) -> str:
@@ -130,7 +162,27 @@ def scenarios(
         ),
         app("tags", "GET /api/tags", ["GET /api/tags"], [], 0.60),
         app("favorite", "POST, DELETE /api/articles/:slug/favorite", favorites, fans, None),
+        *list_scenarios(data, app),
     ]
+
+
+def list_scenarios(data: dict[str, Any], app: Any) -> list[Scenario]:
+    """The lists of issue 12 item 3: filtered by the most used tag, the most prolific author
+    and the user with the most favorites; the deepest page by ``offset`` and by the cursor."""
+    (tag, _), (author, _), (favoriter, _) = data["tag"], data["author"], data["favoriter"]
+    deepest = max(0, data["articles"] - 20)
+    return [
+        app("tag", "GET /api/articles?tag= (most used)", [f"GET /api/articles?tag={quote(tag)}"],
+            [], 0.15),
+        app("author", "GET /api/articles?author= (most prolific)",
+            [f"GET /api/articles?author={quote(author)}"], [], 0.15),
+        app("favorited", "GET /api/articles?favorited= (most favorites)",
+            [f"GET /api/articles?favorited={quote(favoriter)}"], [], 0.15),
+        app("deep_offset", "GET /api/articles?offset= (last page)",
+            [f"GET /api/articles?offset={deepest}"], [], None),
+        app("deep_cursor", "GET /api/articles?before= (last page)",
+            [f"GET /api/articles?before={data['last_cursor']}"], [], 0.15),
+    ]  # fmt: skip
 
 
 def sanity_check(server: Server, scenario: Scenario) -> None:

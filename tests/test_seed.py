@@ -4,20 +4,23 @@ production database without ``--force``. Runs on the test database (SQLite or Po
 
 from __future__ import annotations
 
+import random
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from click.testing import Result
 from flask import Flask
+from flask_migrate import upgrade
 from sqlalchemy import func, select, text
 
 from app.api.write import slugify
 from app.cli import seed as seed_module
 from app.extensions import db
 from app.models import Article, Comment, Favorite, Follow, Tag, User, article_tags
-from tests.conftest import auth_header, register
+from tests.conftest import auth_header, build_app, create_postgres_database, register
 
 SMALL = ["--users", "8", "--articles", "30", "--follows-per-user", "4"]
 SMALL += ["--favorites-per-article", "3", "--comments-per-article", "4", "--seed", "7"]
@@ -248,3 +251,63 @@ def test_production_is_refused_without_force(
     finally:
         with production.app_context():
             db.engine.dispose()
+
+
+def test_times_are_distinct_within_a_table_without_remembering_them() -> None:
+    fake = seed_module._Faker(random.Random(3), datetime(2026, 1, 1, tzinfo=UTC))
+    low, high = fake.now_us - 10_000, fake.now_us
+    fake.distinct(5000)  # more rows than µs in two spreads of the window: it widens
+
+    times = [fake.moment(low, high) for _ in range(5000)]
+
+    assert len(set(times)) == 5000
+    assert min(times) >= low
+    assert not hasattr(fake, "used_us")  # the set of every time a million articles made 700 MB
+
+
+def test_times_drawn_in_a_wide_window_stay_inside_it() -> None:
+    fake = seed_module._Faker(random.Random(3), datetime(2026, 1, 1, tzinfo=UTC))
+    low = fake.now_us - seed_module.DAY_US
+    fake.distinct(10_000)
+
+    times = [fake.moment(low) for _ in range(10_000)]
+
+    assert len(set(times)) == 10_000
+    assert low <= min(times) and max(times) <= fake.now_us
+
+
+def test_article_times_are_made_in_order_one_at_a_time() -> None:
+    spaced = seed_module._spaced(random.Random(5), 1000, 0, 10**9)
+
+    assert isinstance(spaced, Iterator)  # a generator: no list of a million times, no sort
+    times = list(spaced)
+    assert times == sorted(set(times)) and len(times) == 1000
+    assert times[0] >= 0 and times[-1] < 10**9
+
+
+def test_a_load_longer_than_the_apps_statement_timeout_completes(
+    postgres_server_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The app's engine cancels any statement after DB_STATEMENT_TIMEOUT_MS (meant for
+    # requests); a million articles' COPY ran longer and was cancelled half-way.
+    url, drop = create_postgres_database(postgres_server_url)
+    app = build_app(url, DB_STATEMENT_TIMEOUT_MS="50")
+    slow_insert = seed_module.bulk_insert
+
+    def slower(connection: Any, *args: Any) -> int:
+        connection.execute(text("SELECT pg_sleep(0.1)"))  # a load statement longer than 50 ms
+        return slow_insert(connection, *args)
+
+    monkeypatch.setattr(seed_module, "bulk_insert", slower)
+    try:
+        with app.app_context():
+            upgrade()
+        result = app.test_cli_runner().invoke(args=["seed", *SMALL])
+        assert result.exit_code == 0, result.output
+        with app.app_context():
+            assert count(Article) == 30
+            # The pool's connections keep the app's limit for the requests after the load.
+            assert db.session.scalar(text("SHOW statement_timeout")) == "50ms"
+            db.engine.dispose()
+    finally:
+        drop()

@@ -5,7 +5,9 @@ stream to the server while later ones are still being made), Core ``insert()`` i
 elsewhere. Every seeded user shares one argon2 hash (hashing is slow on purpose), computed once;
 the password is printed. Ids are assigned here, after the highest existing id, so relationships
 are known without reading rows back; PostgreSQL's sequences are moved past them at the end.
-Timestamps are distinct to the microsecond. With ``--seed`` the content is reproducible.
+Timestamps are distinct to the microsecond within each table, by construction (see
+``_Faker.moment``), and articles are made in time order, so memory stays flat whatever the size
+(a million articles: about 100 MB). With ``--seed`` the content is reproducible.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import Connection, Table, func, insert, select, text
 
 from app.api.write import slugify
+from app.cli.seed_words import FIRST_NAMES, LAST_NAMES, TAG_POOL, WORDS
 from app.clock import utcnow
 from app.extensions import db
 from app.models import Article, Comment, Favorite, Follow, Tag, User, article_tags
@@ -54,40 +57,6 @@ COLUMNS = {  # the order of the values in the rows made below
     "comments": _words("article_id author_id body created_at updated_at"),
 }
 
-WORDS = _words("""
-api app array async backend branch browser bug build cache cloud cluster code commit compiler
-component config container context cursor data database debug deploy design developer docker
-document endpoint engine error event feature field file flask framework function graph handler
-index interface issue job json kernel key language latency layer library lint lock log loop
-memory metric migration model module network node object package page parser patch pattern
-performance pipeline plugin pointer pool process production project query queue record redis
-release request response schema script server service session shell socket source stack state
-storage stream string system table team test thread token tool trace type user value variable
-version view worker about across after again always because before between careful clean clear
-common complex correct different early easy every fast first good great hard important large
-late little long modern new old only other quick real right simple slow small strange strong
-useful wrong add avoid break change check choose create delete explain find fix help improve
-keep learn make measure move need read remove replace return run scale ship show split start
-stop store try understand update use wait write and but for from into like more most of often
-once over still than that the then this through to under until when while with without
-""")
-FIRST_NAMES = _words("""
-ada alan alice amara anna ben carlos chen chloe dana david elena emma farah felix grace hana
-ivan jack james jin julia kai laura leo lina lucas maria mateo maya mei nadia noah olga omar
-paul priya rahul rosa sam sara sofia tariq tom uma victor wei yara yusuf zoe
-""")
-LAST_NAMES = _words("""
-adams ahmed baker chen costa davis diaz evans fischer garcia gupta hansen ito jensen kim kowalski
-lee lopez martin meyer moreau nakamura nguyen novak okafor olsen patel perez rossi sato schmidt
-silva smith tanaka taylor walker wang weber wilson yilmaz young zhang
-""")
-TAG_POOL = _words("""
-python flask sqlalchemy postgresql redis docker kubernetes devops testing performance security
-javascript typescript react vue css html rust go java kotlin linux git api design architecture
-databases caching observability career productivity tutorial opinion beginners news open-source
-machine-learning data cloud aws networking
-""")
-
 
 def _at(us: int) -> datetime:
     return EPOCH + timedelta(microseconds=us)
@@ -99,7 +68,7 @@ class _Faker:
     def __init__(self, rng: random.Random, now: datetime) -> None:
         self.rng = rng
         self.now_us = (now - EPOCH) // timedelta(microseconds=1)
-        self.used_us: set[int] = set()
+        self.serial, self.spread = 0, 1
         # Bodies are drawn from a pool of sentences: as varied to the eye, many times faster.
         self.sentences = [self.sentence() for _ in range(5000)]
 
@@ -115,14 +84,30 @@ class _Faker:
         count = rng.randint(low, high)
         return "\n\n".join(" ".join(rng.choices(pool, k=rng.randint(2, 6))) for _ in range(count))
 
+    def distinct(self, most: int) -> None:
+        """Start a table of at most ``most`` rows: ``moment`` is distinct within it from now."""
+        self.serial, self.spread = 0, max(1, most)
+
     def moment(self, low_us: int, high_us: int | None = None) -> int:
-        """A time in ``[low_us, high_us or now]``, distinct from every other one handed out."""
+        """A time in ``[low_us, high_us or now]``, distinct from every other one since
+        ``distinct``: a random multiple of the table's ``spread`` plus the row's serial number,
+        which is below ``spread`` (no set of every time handed out: a million articles' rows
+        made that 700 MB). Times are as coarse as a µs per row of the table (5 s for 5 million
+        rows); a window narrower than two spreads is overrun by up to that much."""
         high_us = self.now_us if high_us is None else high_us
-        value = low_us + int(self.rng.random() * max(0, high_us - low_us))
-        while value in self.used_us:
-            value += 1
-        self.used_us.add(value)
-        return value
+        spread, serial = self.spread, self.serial
+        self.serial += 1
+        high_us = max(high_us, low_us + 2 * spread + 1)
+        drawn = low_us + spread + int(self.rng.random() * (high_us - low_us - 2 * spread))
+        return drawn - drawn % spread + serial
+
+
+def _spaced(rng: random.Random, count: int, low_us: int, high_us: int) -> Iterator[int]:
+    """``count`` increasing times in ``[low_us, high_us)``: one at random in each of ``count``
+    equal slots, made one by one (sorting a million random times held them all at once)."""
+    width = max(1, (high_us - low_us) // max(1, count))
+    for slot in range(count):
+        yield low_us + slot * width + rng.randrange(width)
 
 
 def _binary_type(column_type: Any) -> str:
@@ -191,6 +176,7 @@ def _tag_ids(connection: Connection, names: Sequence[str]) -> list[int]:
 
 def _user_rows(fake: _Faker, ids: Sequence[int], password_hash: str) -> Iterator[Row]:
     rng, start = fake.rng, fake.now_us - 2 * 365 * DAY_US
+    fake.distinct(len(ids))
     joined = sorted(fake.moment(start, start + 364 * DAY_US) for _ in ids)
     for user_id, created in zip(ids, joined, strict=True):
         first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
@@ -202,6 +188,7 @@ def _user_rows(fake: _Faker, ids: Sequence[int], password_hash: str) -> Iterator
 
 def _follow_rows(fake: _Faker, user_ids: Sequence[int], most: int) -> Iterator[Row]:
     rng, start = fake.rng, fake.now_us - 365 * DAY_US
+    fake.distinct(len(user_ids) * most)
     for follower in user_ids:
         count = rng.randint(0, min(most, len(user_ids) - 1))
         candidates = rng.sample(user_ids, min(count + 1, len(user_ids)))
@@ -320,6 +307,9 @@ def seed_database(
     with connection, connection.begin():
         if postgres:  # concurrent writers wait instead of colliding with the ids chosen here
             connection.execute(text("LOCK TABLE users, articles IN SHARE ROW EXCLUSIVE MODE"))
+            # A load is one long COPY per table: the app's per-statement limit (meant for
+            # requests) cancelled a million articles' COPY half-way.
+            connection.execute(text("SET LOCAL statement_timeout = 0"))
         dropped = (
             _drop_foreign_keys(connection)
             if postgres and articles >= DROP_FOREIGN_KEYS_FROM
@@ -342,24 +332,37 @@ def seed_database(
         cum_weights = list(itertools.accumulate(weights))
         first_article = _max_id(connection, Article.__table__) + 1
         start = fake.now_us - 365 * DAY_US
-        published = sorted(fake.moment(start, fake.now_us - DAY_US) for _ in range(articles))
-        numbered = list(zip(itertools.count(first_article), published))
-        stages = (
+        times_seed = rng.random()
+
+        def numbered() -> Iterator[Row]:
+            """(id, created µs) of every new article, oldest first; made anew for each stage."""
+            published = _spaced(random.Random(times_seed), articles, start, fake.now_us - DAY_US)
+            return zip(itertools.count(first_article), published)
+
+        stages = (  # each with the most rows it can have: distinct times within each table
             (
                 "articles",
                 Article.__table__,
+                articles,
                 lambda a: _article_rows(fake, a, user_ids, cum_weights),
             ),
-            ("article tags", article_tags, lambda a: _tag_rows(fake, a, tag_ids)),
+            ("article tags", article_tags, 0, lambda a: _tag_rows(fake, a, tag_ids)),
             (
                 "favorites",
                 Favorite.__table__,
+                articles * favorites,
                 lambda a: _favorite_rows(fake, a, user_ids, favorites),
             ),
-            ("comments", Comment.__table__, lambda a: _comment_rows(fake, a, user_ids, comments)),
+            (
+                "comments",
+                Comment.__table__,
+                articles * comments,
+                lambda a: _comment_rows(fake, a, user_ids, comments),
+            ),
         )
-        for label, table, make_rows in stages:
-            with click.progressbar(numbered, label=f"{label:<12}") as bar:
+        for label, table, most, make_rows in stages:
+            fake.distinct(most)
+            with click.progressbar(numbered(), length=articles, label=f"{label:<12}") as bar:
                 counts[label] = load(table, make_rows(bar))
         if postgres:
             for owner, name, definition in dropped:  # validated here, all rows at once
@@ -385,5 +388,7 @@ def seed_database(
         # instead of whenever autovacuum gets to it.
         with connection.engine.connect() as vacuum:
             vacuum.execution_options(isolation_level="AUTOCOMMIT")
+            vacuum.execute(text("SET statement_timeout = 0"))  # this session only
             vacuum.execute(text(f"VACUUM (ANALYZE) {', '.join(SEEDED_TABLES)}"))
+            vacuum.execute(text("RESET statement_timeout"))  # back to the pool as it came
     return counts, email or ""
