@@ -136,6 +136,17 @@ def subjects(data: dict[str, Any]) -> str:
     )
 
 
+DEFAULT_SETTINGS = {"RATELIMIT_ENABLED": "false", "LOG_LEVEL": "WARNING"}
+
+
+def _settings_text(opts: argparse.Namespace) -> str:
+    """The servers' settings that matter for speed: the harness's, with ``--setting`` over them
+    (rate-limit values and key prefixes are in the command line above)."""
+    overrides = dict(item.split("=", 1) for item in getattr(opts, "setting", []))
+    merged = DEFAULT_SETTINGS | {k: v for k, v in overrides.items() if k in DEFAULT_SETTINGS}
+    return ", ".join(f"{key}={value}" for key, value in merged.items())
+
+
 def report(passes: list[dict[str, Any]], opts: argparse.Namespace, command: str) -> str:
     """The whole result: when, on which commit, with which command and settings, the tables."""
 
@@ -167,7 +178,7 @@ def report(passes: list[dict[str, Any]], opts: argparse.Namespace, command: str)
         " gunicorn"
         f" `{' '.join(['-c ops/gunicorn.conf.py', *opts.gunicorn_args.split()])}`"
         " (gthread, 2 workers x 4 threads), APP_ENV=production,"
-        " RATELIMIT_ENABLED=false, LOG_LEVEL=WARNING, for the app and the reference alike.",
+        f" {_settings_text(opts)}, for the app and the reference alike.",
     ]
     for result in passes:
         feed = result["data"]

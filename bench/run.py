@@ -67,7 +67,7 @@ def run_pass(
         seed_inner, seed_wall, inserted = seed_database(database_url, users, articles)
         log(f"seeded in {seed_inner:.1f} s ({seed_wall:.1f} s with start-up): {inserted}")
 
-        env = server_env(database_url, opts.redis)
+        env = server_env(database_url, opts.redis) | settings(opts)
         extra = opts.gunicorn_args.split()
         app = Server("app", "wsgi:app", env, workdir, extra)
         ref = Server("reference", "bench.reference_app:app", env, workdir, extra)
@@ -76,10 +76,14 @@ def run_pass(
             app.start("/ping")
             ref.start("/json")
             data = choose_data(database_url, opts.threads)
-            add_last_page_cursor(app, data)
+            wanted = set(opts.only.split(",")) if opts.only else None
+            if wanted is None or "deep_cursor" in wanted:
+                add_last_page_cursor(app, data)
             reader = login(app, data["reader"])
             fans = [login(app, email) for email in data["fans"]]
             plan = scenarios(data, reader, fans, opts.connections)
+            if wanted is not None:
+                plan = [scenario for scenario in plan if scenario.key in wanted]
             refs = references()
             by_server = {"app": app, "ref": ref}
             groups = {os.getpgrp(), *(server.process.pid for server in servers if server.process)}
@@ -110,6 +114,27 @@ def run_pass(
             }
 
 
+def settings(opts: argparse.Namespace) -> dict[str, str]:
+    """``--setting KEY=VALUE`` pairs, for both servers, over the harness's defaults."""
+    pairs = [item.split("=", 1) for item in opts.setting]
+    if any(len(pair) != 2 or not pair[0] for pair in pairs):
+        raise SystemExit("bench: --setting takes KEY=VALUE")
+    return dict(pairs)  # type: ignore[arg-type]
+
+
+def forget_rate_limits(opts: argparse.Namespace) -> None:
+    """Delete the counters a run with limits on left in Redis: its own key prefix only."""
+    prefix = settings(opts).get("RATELIMIT_KEY_PREFIX")
+    if not prefix:
+        return
+    import redis
+
+    client = redis.Redis.from_url(opts.redis)
+    keys = list(client.scan_iter(match=f"*/{prefix}/*", count=1000))
+    for start in range(0, len(keys), 1000):
+        client.delete(*keys[start : start + 1000])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--articles", type=int, nargs="+", default=[1_000, 100_000])
@@ -135,6 +160,16 @@ def main() -> None:
     parser.add_argument(
         "--retries", type=int, default=2, help="measure again when others used more than that"
     )
+    parser.add_argument(
+        "--setting",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="environment for both servers over the defaults (repeatable), e.g. LOG_LEVEL=INFO",
+    )
+    parser.add_argument(
+        "--only", default="", help="comma-separated app routes to measure (keys in scenarios.py)"
+    )
     parser.add_argument("--no-readme", action="store_true", help="print the tables only")
     parser.add_argument("--readme-block", default="results", help="which README block to rewrite")
     opts = parser.parse_args()
@@ -147,7 +182,10 @@ def main() -> None:
     command = ".venv/bin/python bench/run.py " + shlex.join(sys.argv[1:])
     deadline = Deadline(opts.max_minutes)
     with tempfile.TemporaryDirectory(prefix="conduit-bench-") as workdir:
-        passes = [run_pass(n, opts, deadline, Path(workdir)) for n in opts.articles]
+        try:
+            passes = [run_pass(n, opts, deadline, Path(workdir)) for n in opts.articles]
+        finally:
+            forget_rate_limits(opts)
     text = report(passes, opts, command.strip())
     print(text)
     if not opts.no_readme:

@@ -23,6 +23,7 @@ import ipaddress
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from flask import Flask, Response, current_app, g, request
 from flask_jwt_extended import decode_token
@@ -43,6 +44,7 @@ EXTENSION_KEY = "conduit_limiter"
 # these may raise: every problem falls back to a key that still limits the request.
 
 
+@lru_cache(maxsize=4096)  # a pure function of the address, asked for by every stacked limit
 def _client_network(address: str | None) -> str:
     """The client's address; for IPv6 its /64, which one subscriber gets (and can rotate in)."""
     if not address:
@@ -195,10 +197,22 @@ def _count_refusal(limit_class: str) -> Callable[[RequestLimit], None]:
     return on_breach
 
 
+_CLASSES = "_ratelimit_classes"  # this request's limit classes, on flask.g
+
+
+def _request_classes() -> tuple[LimitClass, ...]:
+    """``limit_classes_for`` this request, worked out once: every class's provider asks."""
+    classes: tuple[LimitClass, ...] | None = g.get(_CLASSES)
+    if classes is None:
+        classes = limit_classes_for(request.endpoint, request.method)
+        setattr(g, _CLASSES, classes)
+    return classes
+
+
 def _class_limit(limit_class: LimitClass) -> Limit:
     def provider() -> str:
         # Read at request time, so each app's own config applies; "" means "not this class".
-        if limit_class in limit_classes_for(request.endpoint, request.method):
+        if limit_class in _request_classes():
             return str(current_app.config[limit_class.setting])
         return ""
 
