@@ -57,7 +57,13 @@ def _seed_articles(reader_id):
     links, favorites = [], []
     for i, article in enumerate(articles):
         for name in ("common", TAGS[i % 8], TAGS[(i + 3) % 8]):
-            links.append({"article_id": article.id, "tag_id": tags[name].id})
+            links.append(
+                {
+                    "article_id": article.id,
+                    "tag_id": tags[name].id,
+                    "created_at": article.created_at,
+                }
+            )
         for fan_id, every in [
             (users["fay"], 1),
             (users["gus"], 2),
@@ -170,6 +176,18 @@ def test_article_list_statement_count_does_not_depend_on_page_size(
         assert statements.count == expected, statements.report()
 
     assert counts[1] == counts[50] <= 3
+
+
+@pytest.mark.parametrize(
+    ("url", "total"), [("/api/articles?tag=common", 85), ("/api/articles?author=ANN", 55)]
+)
+def test_a_tag_or_author_total_reads_its_counter_not_the_articles(app, client, seeded, url, total):
+    body, statements = measure(app, client, url)
+
+    assert body["articlesCount"] == total
+    counting = statements.statements[-1].lower()  # the page first, then the total
+    assert "from counters" in counting, statements.report()
+    assert "article_tags" not in counting and "from articles" not in counting, counting
 
 
 def test_seeded_lists_carry_per_item_data_that_n_plus_1_loading_would_fetch(

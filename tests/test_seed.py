@@ -76,6 +76,33 @@ def test_seed_inserts_the_numbers_asked_for_and_reports_them(app: Flask, client:
     assert client.get("/api/tags").get_json()["tags"]
 
 
+def test_seeding_leaves_every_tag_and_author_count_exact(app: Flask, client: Any) -> None:
+    run_seed(app, *SMALL)
+    run_seed(app, *SMALL[:-1], "8")  # adding to what is there: counted on top
+
+    with app.app_context():
+        stored = dict(
+            db.session.execute(
+                text("SELECT name, value FROM counters WHERE name <> 'articles'")
+            ).all()
+        )
+        real = dict(
+            db.session.execute(
+                text(
+                    "SELECT 'tag:' || t.id, (SELECT count(*) FROM article_tags WHERE tag_id = t.id)"
+                    " FROM tags t UNION ALL SELECT 'author:' || u.id,"
+                    " (SELECT count(*) FROM articles WHERE author_id = u.id) FROM users u"
+                )
+            ).all()
+        )
+        tag_id, tag = db.session.execute(
+            text("SELECT id, name FROM tags ORDER BY id LIMIT 1")
+        ).one()
+    assert stored == real
+    listed = client.get(f"/api/articles?tag={tag}").get_json()
+    assert listed["articlesCount"] == real[f"tag:{tag_id}"]
+
+
 def test_seeded_relationships_are_valid(app: Flask) -> None:
     run_seed(app, *SMALL)
 

@@ -2,9 +2,10 @@
 every list and view is loaded in a constant number of statements. Nothing here writes.
 
 A page of articles is one statement — the page's ids first (filters, order, ``offset`` and the
-``before`` cursor on the articles alone, an index walk), then those articles joined to
-their authors, with ``following``, ``favorited``, ``favoritesCount`` and the tag list as
-correlated sub-queries on indexed keys, for the page's rows only — plus one for the total. Page
+``before`` cursor on the articles alone, or a tag's links alone: an index walk), then those
+articles joined to their authors, with ``following``, ``favorited``, ``favoritesCount`` and the
+tag list as correlated sub-queries on indexed keys, for the page's rows only — plus one for the
+total (app/api/matching.py: which articles match, and how many). Page
 size never changes the number of statements (tests/test_query_counts.py); a deep ``offset``
 skips index entries, not built rows (tests/test_list_plans.py).
 
@@ -16,7 +17,6 @@ ORM layer, and rows become response dicts directly.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, NamedTuple
 
@@ -24,36 +24,19 @@ from sqlalchemy import Integer, Select, bindparam, exists, false, func, select, 
 from sqlalchemy.orm import aliased
 
 from app.api.cursor import Cursor
+from app.api.matching import (
+    TAG_ONLY,
+    ArticleFilters,
+    count_statement,
+    counter_statement,
+    filtered,
+    tag_id,
+)
 from app.clock import isoformat_ms
 from app.extensions import db
-from app.models import Article, Comment, Counter, Favorite, Follow, Tag, User, article_tags
-from app.models.counter import ARTICLES
+from app.models import Article, Comment, Favorite, Follow, Tag, User, article_tags
 from app.models.queries import equal_ignoring_case
 from app.models.types import UTCDateTime
-
-
-@dataclass(frozen=True)
-class ArticleFilters:
-    tag: str | None = None
-    author: str | None = None
-    favorited: str | None = None
-    feed_of: int | None = None  # only authors this user follows
-
-    def params(self) -> dict[str, Any]:
-        return {
-            name: value
-            for name, value in (
-                ("tag", self.tag),
-                ("author", self.author),
-                ("favorited", self.favorited),
-                ("feed_of", self.feed_of),
-            )
-            if value is not None
-        }
-
-    def shape(self) -> tuple[bool, ...]:
-        return (self.tag is not None, self.author is not None, self.favorited is not None,
-                self.feed_of is not None)  # fmt: skip
 
 
 def profile_dict(user: Any, following: bool) -> dict[str, Any]:
@@ -77,40 +60,6 @@ def _following(has_viewer: bool, author_id_column: Any) -> Any:
     )
 
 
-def _user_id_by_name(param: str) -> Any:
-    return (
-        select(User.id)
-        .where(equal_ignoring_case(User.username, bindparam(param)))
-        .scalar_subquery()
-    )
-
-
-def _tag_id() -> Any:
-    return select(Tag.id).where(Tag.name == bindparam("tag")).scalar_subquery()
-
-
-def _filtered(statement: Select[Any], shape: tuple[bool, ...]) -> Select[Any]:
-    by_tag, by_author, by_favoriter, feed = shape
-    if by_author:
-        statement = statement.where(Article.author_id == _user_id_by_name("author"))
-    if by_favoriter:
-        statement = statement.where(
-            exists().where(
-                Favorite.article_id == Article.id, Favorite.user_id == _user_id_by_name("favorited")
-            )
-        )
-    if by_tag:
-        statement = statement.where(
-            exists().where(
-                article_tags.c.article_id == Article.id, article_tags.c.tag_id == _tag_id()
-            )
-        )
-    if feed:
-        followed = select(Follow.followee_id).where(Follow.follower_id == bindparam("feed_of"))
-        statement = statement.where(Article.author_id.in_(followed))
-    return statement
-
-
 def _tag_names(dialect: str) -> Any:
     """The article's tag names as one array: a native one on PostgreSQL (psycopg reads it
     straight into a list; json_agg cost a JSON parse per row), a JSON array on SQLite."""
@@ -123,20 +72,34 @@ def _tag_names(dialect: str) -> Any:
     )
 
 
+def _keyset(created_at: Any, id_: Any) -> Any:
+    """Strictly after the ``before`` cursor's position in the list order (newest first)."""
+    position = tuple_(
+        bindparam("before_at", type_=UTCDateTime()), bindparam("before_id", type_=Integer())
+    )
+    return tuple_(created_at, id_) < position
+
+
 def _page_ids(shape: tuple[bool, ...], keyset: bool) -> Any:
     """The ids of one page, in list order: filters, cursor, order, limit and offset on the
-    articles alone, so skipped rows cost an index entry each and nothing is built for them."""
-    ids = _filtered(select(Article.id, Article.created_at), shape)
-    if keyset:  # strictly after the cursor's position in the list order (newest first)
-        position = tuple_(
-            bindparam("before_at", type_=UTCDateTime()), bindparam("before_id", type_=Integer())
-        )
-        ids = ids.where(tuple_(Article.created_at, Article.id) < position)
+    articles alone (a tag alone: on its links alone), so skipped rows cost an index entry each
+    and nothing is built for them."""
+    if shape == TAG_ONLY:
+        # One range of the links' (tag_id, created_at, article_id) index, in list order:
+        # walking the articles newest first probing each for the tag cost 1.7 s for a tag
+        # only one old article of a million carries.
+        links = article_tags.c
+        ids = select(links.article_id.label("id"), links.created_at).where(links.tag_id == tag_id())
+        if keyset:
+            ids = ids.where(_keyset(links.created_at, links.article_id))
+        order = (links.created_at.desc(), links.article_id.desc())
+    else:
+        ids = filtered(select(Article.id, Article.created_at), shape)
+        if keyset:
+            ids = ids.where(_keyset(Article.created_at, Article.id))
+        order = (Article.created_at.desc(), Article.id.desc())
     return (
-        ids.order_by(Article.created_at.desc(), Article.id.desc())
-        .limit(bindparam("limit"))
-        .offset(bindparam("offset"))
-        .subquery("page")
+        ids.order_by(*order).limit(bindparam("limit")).offset(bindparam("offset")).subquery("page")
     )
 
 
@@ -194,28 +157,6 @@ def _article_statement(
     )
 
 
-TAG_ONLY = (True, False, False, False)
-FAVORITED_ONLY = (False, False, True, False)
-
-
-@lru_cache(maxsize=32)
-def _count_statement(shape: tuple[bool, ...]) -> Select[Any]:
-    # One filter alone is a count of one index range: every tag link and every favorite
-    # belongs to an existing article (foreign keys, ON DELETE CASCADE), so the join to the
-    # articles that the general form needs adds nothing but a probe per row.
-    if shape == TAG_ONLY:
-        return (
-            select(func.count()).select_from(article_tags).where(article_tags.c.tag_id == _tag_id())
-        )
-    if shape == FAVORITED_ONLY:
-        return (
-            select(func.count())
-            .select_from(Favorite)
-            .where(Favorite.user_id == _user_id_by_name("favorited"))
-        )
-    return _filtered(select(func.count()).select_from(Article), shape)
-
-
 def _tag_list(value: Any) -> list[str]:
     names = json.loads(value) if isinstance(value, str) else value
     # Sorted in Python: the same order on every database, whatever its collation.
@@ -267,24 +208,19 @@ def list_articles(
     return Page(articles, _total(shape, filters), last)
 
 
-NO_FILTERS = (False, False, False, False)
-
-
 def _total(shape: tuple[bool, ...], filters: ArticleFilters) -> int:
-    """Matching articles. Unfiltered, it is the trigger-kept counter, not a count of every
-    article on every page. Filtered, the indexes bound the count."""
-    if shape == NO_FILTERS:
-        total = _run(_counter_statement(), {}).scalar()
-        if total is not None:
-            return int(total)
-        # The row is missing only if someone emptied the table by hand; `flask counters
-        # repair` puts it back. Until then, count.
-    return int(_run(_count_statement(shape), filters.params()).scalar_one())
-
-
-@lru_cache(maxsize=1)
-def _counter_statement() -> Select[Any]:
-    return select(Counter.value).where(Counter.name == ARTICLES)
+    """Matching articles. Unfiltered, by one tag or by one author: a trigger-kept counter, not
+    a count of every matching article on every page. Otherwise the indexes bound the count."""
+    statement = counter_statement(shape)
+    if statement is not None:
+        found = _run(statement, filters.params()).first()
+        if found is None:  # no such tag or author: nothing matches
+            return 0
+        if found[0] is not None:
+            return int(found[0])
+        # The row is missing only if someone deleted it by hand; `flask counters repair`
+        # puts it back. Until then, count.
+    return int(_run(count_statement(shape), filters.params()).scalar_one())
 
 
 def find_article(slug: str, viewer_id: int | None) -> dict[str, Any] | None:

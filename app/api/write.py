@@ -103,15 +103,23 @@ def get_article(slug: str) -> Article:
     return article
 
 
-def _set_tags(article_id: int, names: list[str], replace: bool) -> None:
+def _set_tags(article: Article, names: list[str], replace: bool) -> None:
+    article_id = article.id
     if replace:
         db.session.execute(delete(article_tags).where(article_tags.c.article_id == article_id))
     if not names:
         return
     insert_ignoring_duplicates(Tag.__table__, [{"name": name} for name in names])
     tag_ids = db.session.scalars(select(Tag.id).where(Tag.name.in_(names)))
+    # The link carries the article's created_at (never changed): a tag's list is read, in
+    # order, from the links alone.
+    created_at = article.created_at
     insert_ignoring_duplicates(
-        article_tags, [{"article_id": article_id, "tag_id": tag_id} for tag_id in tag_ids]
+        article_tags,
+        [
+            {"article_id": article_id, "tag_id": tag_id, "created_at": created_at}
+            for tag_id in tag_ids
+        ],
     )
 
 
@@ -131,7 +139,7 @@ def create_article(author: User, data: dict[str, Any]) -> str:
         )
         db.session.add(article)
         db.session.flush()
-        _set_tags(article.id, data.get("tagList", []), replace=False)
+        _set_tags(article, data.get("tagList", []), replace=False)
         slug = article.slug
         db.session.commit()
         return slug
@@ -160,7 +168,7 @@ def update_article(user: User, slug: str, changes: dict[str, Any]) -> str:
         # updatedAt changes on every update, strictly increasing even within one clock tick.
         article.updated_at = max(utcnow(), article.updated_at + timedelta(milliseconds=1))
         if "tagList" in changes:
-            _set_tags(article.id, changes["tagList"], replace=True)
+            _set_tags(article, changes["tagList"], replace=True)
         new_slug = article.slug
         db.session.commit()
         return new_slug

@@ -52,7 +52,7 @@ COLUMNS = {  # the order of the values in the rows made below
     "users": _words("id username email password_hash bio image created_at updated_at"),
     "follows": _words("follower_id followee_id created_at"),
     "articles": _words("id slug title description body author_id created_at updated_at"),
-    "article_tags": _words("article_id tag_id"),
+    "article_tags": _words("article_id tag_id created_at"),
     "favorites": _words("user_id article_id created_at"),
     "comments": _words("article_id author_id body created_at updated_at"),
 }
@@ -210,9 +210,9 @@ def _article_rows(
 
 
 def _tag_rows(fake: _Faker, articles: Iterable[Row], tag_ids: Sequence[int]) -> Iterator[Row]:
-    for article_id, _created in articles:
+    for article_id, created in articles:
         for tag_id in fake.rng.sample(tag_ids, fake.rng.randint(0, min(5, len(tag_ids)))):
-            yield article_id, tag_id
+            yield article_id, tag_id, _at(created)  # the article's: tag lists are read by it
 
 
 def _favorite_rows(

@@ -24,7 +24,10 @@ article_tags = Table(
     db.metadata,
     Column("article_id", ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
     Column("tag_id", ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True),
-    Index("ix_article_tags_tag_id", "tag_id"),
+    # A copy of the article's (which never changes): a tag's page, newest first, is one range
+    # of the index below, however rare the tag (see the migration e5b2a7c9d401).
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_article_tags_tag_id_created_at_article_id", "tag_id", "created_at", "article_id"),
 )
 
 
