@@ -93,6 +93,7 @@ LIST_ROUTES = (
     "tag",
     "author",
     "favorited",
+    "offset_10k",
     "deep_offset",
     "deep_cursor",
 )

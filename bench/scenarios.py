@@ -166,6 +166,10 @@ def scenarios(
     ]
 
 
+# A deep page a reader may still click through to (page 501 of 20): at 1,000 articles, the last.
+DEEP_PAGE_OFFSET = 10_000
+
+
 def list_scenarios(data: dict[str, Any], app: Any) -> list[Scenario]:
     """The lists of issue 12 item 3: filtered by the most used tag, the most prolific author
     and the user with the most favorites; the deepest page by ``offset`` and by the cursor."""
@@ -178,6 +182,8 @@ def list_scenarios(data: dict[str, Any], app: Any) -> list[Scenario]:
             [f"GET /api/articles?author={quote(author)}"], [], 0.15),
         app("favorited", "GET /api/articles?favorited= (most favorites)",
             [f"GET /api/articles?favorited={quote(favoriter)}"], [], 0.15),
+        app("offset_10k", "GET /api/articles?offset= (page 501, or the last below it)",
+            [f"GET /api/articles?offset={min(DEEP_PAGE_OFFSET, deepest)}"], [], None),
         app("deep_offset", "GET /api/articles?offset= (last page)",
             [f"GET /api/articles?offset={deepest}"], [], None),
         app("deep_cursor", "GET /api/articles?before= (last page)",
