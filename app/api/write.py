@@ -211,11 +211,6 @@ _UNFAVORITE = (
 )
 
 
-def _require_article(slug: str) -> None:
-    if db.session.scalar(select(Article.id).where(Article.slug == slug)) is None:
-        raise NotFound("article")
-
-
 def favorite(user_id: int, slug: str) -> str:
     """Favorite the article (idempotent); returns its slug. One statement when it changes
     something; a second only to tell "already a favorite" from "no such article". Not
@@ -223,7 +218,7 @@ def favorite(user_id: int, slug: str) -> str:
     statement = _favorite_statement(db.session.get_bind().dialect.name)
     params = {"user_id": user_id, "slug": slug, "now": utcnow()}
     if db.session.execute(statement, params).first() is None:
-        _require_article(slug)
+        get_article(slug)  # 404 if there is no such article
     return slug
 
 
@@ -231,7 +226,7 @@ def unfavorite(user_id: int, slug: str) -> str:
     """Take the article out of the user's favorites (idempotent); returns its slug. Like
     ``favorite``: one statement, not committed."""
     if db.session.execute(_UNFAVORITE, {"user_id": user_id, "slug": slug}).first() is None:
-        _require_article(slug)
+        get_article(slug)  # 404 if there is no such article
     return slug
 
 

@@ -24,6 +24,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TypeVar
 
 from flask import Flask, Response, current_app, g, request
 from flask_jwt_extended import decode_token
@@ -38,6 +39,7 @@ from app.security import ratelimit_storage  # noqa: F401 - registers the failove
 from app.security.tokens import presented_token
 
 EXTENSION_KEY = "conduit_limiter"
+T = TypeVar("T")
 
 # Keys -------------------------------------------------------------------------------------------
 # Flask-Limiter treats any exception raised by a key function as a storage failure, so none of
@@ -65,16 +67,18 @@ def client_ip_key() -> str:
     return f"ip:{_client_network(request.remote_addr)}"
 
 
-_SUBJECT = "_ratelimit_token_subject"  # the token's subject, on flask.g for this request
+def _once_per_request(name: str, compute: Callable[[], T]) -> T:
+    """``compute()``, kept on ``flask.g`` under ``name`` for the rest of the request: the
+    exemption checks and the key of each stacked limit all ask for the same things."""
+    if name not in g:
+        setattr(g, name, compute())
+    value: T = getattr(g, name)
+    return value
 
 
 def _token_subject() -> str | None:
-    """The ``sub`` of a valid token in ``Authorization``, else None; decoded once per request
-    (each stacked limit asks for its key)."""
-    if _SUBJECT not in g:
-        setattr(g, _SUBJECT, _decode_token_subject())
-    subject: str | None = getattr(g, _SUBJECT)
-    return subject
+    """The ``sub`` of a valid token in ``Authorization``, else None; decoded once per request."""
+    return _once_per_request("_ratelimit_token_subject", _decode_token_subject)
 
 
 def _decode_token_subject() -> str | None:
@@ -101,9 +105,6 @@ def rate_limit_key() -> str:
     return f"user:{subject}" if subject else client_ip_key()
 
 
-_EMAIL = "_ratelimit_login_email"  # the parsed login email, on flask.g for this request
-
-
 def submitted_email() -> str | None:
     """The login body's ``user.email``, trimmed and lower-cased; None if there is none.
 
@@ -111,10 +112,7 @@ def submitted_email() -> str | None:
     that is too large, malformed or too deep is left for the route to refuse. Parsed once per
     request: the exemption check and the key of each stacked limit all ask for it.
     """
-    if _EMAIL not in g:
-        setattr(g, _EMAIL, _parse_submitted_email())
-    email: str | None = getattr(g, _EMAIL)
-    return email
+    return _once_per_request("_ratelimit_login_email", _parse_submitted_email)
 
 
 def _parse_submitted_email() -> str | None:
@@ -197,16 +195,11 @@ def _count_refusal(limit_class: str) -> Callable[[RequestLimit], None]:
     return on_breach
 
 
-_CLASSES = "_ratelimit_classes"  # this request's limit classes, on flask.g
-
-
 def _request_classes() -> tuple[LimitClass, ...]:
     """``limit_classes_for`` this request, worked out once: every class's provider asks."""
-    classes: tuple[LimitClass, ...] | None = g.get(_CLASSES)
-    if classes is None:
-        classes = limit_classes_for(request.endpoint, request.method)
-        setattr(g, _CLASSES, classes)
-    return classes
+    return _once_per_request(
+        "_ratelimit_classes", lambda: limit_classes_for(request.endpoint, request.method)
+    )
 
 
 def _class_limit(limit_class: LimitClass) -> Limit:
