@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import psycopg
+import redis
 from psycopg import sql
 
 if TYPE_CHECKING:  # only for annotations: bench.scenarios imports this module
@@ -179,6 +180,19 @@ def seed_database(database_url: str, users: int, articles: int) -> tuple[float, 
     seed_inner = float(re.search(r"seeded in ([\d.]+) s", seeded).group(1))  # type: ignore[union-attr]
     inserted = next(x for x in seeded.splitlines() if x.startswith("inserted "))
     return seed_inner, seed_wall, inserted
+
+
+def delete_rate_limit_keys(redis_url: str, prefix: str) -> int:
+    """Delete a run's rate-limit counters, the limiter's keys under ``prefix`` and nothing else
+    (the Redis is shared); returns how many there were."""
+    client = redis.Redis.from_url(redis_url)
+    try:
+        keys = list(client.scan_iter(match=f"*/{prefix}/*", count=1000))
+        for start in range(0, len(keys), 1000):
+            client.delete(*keys[start : start + 1000])
+        return len(keys)
+    finally:
+        client.close()
 
 
 # --- Servers -----------------------------------------------------------------------------------

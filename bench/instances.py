@@ -28,7 +28,6 @@ import sys
 import tempfile
 import time
 import urllib.request
-from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
@@ -42,16 +41,17 @@ from bench.harness import (
     Measurement,
     Server,
     check_tools,
+    delete_rate_limit_keys,
     log,
     measure,
     scratch_database,
     seed_database,
     stopped_on_exit,
 )
-from bench.memory import delete_prefix, memory_env
+from bench.memory import memory_env
 from bench.mix import fan_ids
 from bench.nginx import Endpoint, certificate, http_status, nginx
-from bench.report import write_readme
+from bench.report import measured_with, write_readme
 from bench.scenarios import Scenario, login, sanity_check
 
 ROLES = ("app", "postgres", "nginx")
@@ -145,7 +145,7 @@ def main() -> None:
                     shared += f"; PostgreSQL connections both instances hold after the run: {held}"
                     boots = (a.worker_boots(), b.worker_boots())
     finally:
-        log(f"deleted {delete_prefix(opts.redis, prefix)} rate-limit keys of {prefix}")
+        log(f"deleted {delete_rate_limit_keys(opts.redis, prefix)} rate-limit keys of {prefix}")
         shutil.rmtree(workdir, ignore_errors=True)
     text, ok = report(plan, results, cpu, shared_ok, shared, boots, opts, command)
     print(text)
@@ -276,17 +276,10 @@ def report(
             if key == "two":
                 balance[0], balance[1] = balance[0] + a_count, balance[1] + b_count
             cpu_rows.append(f"| {scenario.label} | {key} | {' | '.join(f'{x:.2f}' for x in ms)} |")
-    load = "/".join(f"{x:.1f}" for x in os.getloadavg())
     spread = min(balance) / max(balance) if max(balance) else 0.0
     text = "\n".join(
         [
-            f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC (2 cores; load average at the end"
-            f" {load}), with:",
-            "",
-            "```sh",
-            command,
-            "```",
-            "",
+            *measured_with(command),
             f"wrk {opts.threads} threads, {opts.connections} connections, {opts.duration} s per"
             f" measurement after {opts.warmup} s of warm-up, {opts.rounds} rounds (medians);"
             " each instance gunicorn `-c ops/gunicorn.conf.py` with 2 workers x 4 threads,"

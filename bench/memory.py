@@ -21,11 +21,9 @@ import shlex
 import signal
 import sys
 import tempfile
-from datetime import UTC, datetime
 from pathlib import Path
 
 import psutil
-import redis
 
 if not __package__:  # run as a script (python bench/memory.py): sys.path has bench/, not the root
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -34,6 +32,7 @@ from bench.harness import (
     ROOT,
     Server,
     check_tools,
+    delete_rate_limit_keys,
     log,
     scratch_database,
     seed_database,
@@ -41,7 +40,7 @@ from bench.harness import (
     stopped_on_exit,
 )
 from bench.mix import MixRun, build_mix, fan_ids, run_mix
-from bench.report import write_readme
+from bench.report import measured_with, write_readme
 from bench.scenarios import login
 
 MIB = 1024 * 1024
@@ -68,16 +67,6 @@ def memory_env(database_url: str, redis_url: str, prefix: str) -> dict[str, str]
 def worker_rss(master_pid: int) -> dict[int, int]:
     """RSS of each worker (the master's children), bytes."""
     return {child.pid: child.memory_info().rss for child in psutil.Process(master_pid).children()}
-
-
-def delete_prefix(redis_url: str, prefix: str) -> int:
-    """Delete this run's rate-limit counters (and only them) from the shared Redis."""
-    client = redis.Redis.from_url(redis_url)
-    try:
-        keys = list(client.scan_iter(match=f"*{prefix}*", count=1000))
-        return client.delete(*keys) if keys else 0
-    finally:
-        client.close()
 
 
 def drive(
@@ -152,16 +141,9 @@ def report(
         f" | every checkpoint ({', '.join(f'{p // 1000}k' for p in points)}) |"
     )
     mix = ", ".join(f"{code}: {count:,}" for code, count in sorted(statuses.items()))
-    load = "/".join(f"{x:.1f}" for x in os.getloadavg())
     text = "\n".join(
         [
-            f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC (2 cores; load average at the end"
-            f" {load}), with:",
-            "",
-            "```sh",
-            command,
-            "```",
-            "",
+            *measured_with(command),
             f"gunicorn `-c ops/gunicorn.conf.py`, {opts.workers} workers x 4 threads,"
             " GUNICORN_MAX_REQUESTS=0, APP_ENV=production, LOG_LEVEL=INFO (the JSON request"
             " log into a file), rate limits on in Redis (read/write budgets raised, login at its"
@@ -217,7 +199,7 @@ def main() -> None:
                 samples, statuses = drive(app, mix_file, tokens, opts)
                 log(f"worker boots: {app.worker_boots()} (2 expected: none recycled)")
         finally:
-            log(f"deleted {delete_prefix(opts.redis, prefix)} rate-limit keys of {prefix}")
+            log(f"deleted {delete_rate_limit_keys(opts.redis, prefix)} rate-limit keys of {prefix}")
     text, ok = report(samples, statuses, opts, command)
     print(text)
     if not opts.no_readme:

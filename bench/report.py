@@ -164,14 +164,7 @@ def report(passes: list[dict[str, Any]], opts: argparse.Namespace, command: str)
     if git("status", "--porcelain", "--untracked-files=no", "--", "app", "config.py", "ops"):
         commit += " + uncommitted changes"
     lines = [
-        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on commit `{commit}`"
-        f" ({os.cpu_count()} cores; load average at the end"
-        f" {' / '.join(f'{x:.1f}' for x in os.getloadavg())}), with:",
-        "",
-        "```sh",
-        command,
-        "```",
-        "",
+        *measured_with(command, commit),
         f"wrk {WRK_VERSION}: {opts.threads} threads, {opts.connections} connections,"
         f" {opts.duration:g} s per measurement after {opts.warmup:g} s of warm-up, {opts.rounds}"
         f" round{'s' if opts.rounds != 1 else ''} through all routes"
@@ -209,6 +202,21 @@ def report(passes: list[dict[str, Any]], opts: argparse.Namespace, command: str)
             *p50_table(small, large, 2.0),
         ]
     return "\n".join(lines)
+
+
+def measured_with(command: str, commit: str | None = None) -> list[str]:
+    """A result block's first lines: when, on which commit, how busy, and the command."""
+    on_commit = f" on commit `{commit}`" if commit else ""
+    load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
+    return [
+        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC{on_commit}"
+        f" ({os.cpu_count()} cores; load average at the end {load}), with:",
+        "",
+        "```sh",
+        command,
+        "```",
+        "",
+    ]
 
 
 def write_readme(text: str, name: str) -> None:

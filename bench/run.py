@@ -37,6 +37,7 @@ from bench.harness import (
     Measurement,
     Server,
     check_tools,
+    delete_rate_limit_keys,
     log,
     measure,
     scratch_database,
@@ -125,14 +126,8 @@ def settings(opts: argparse.Namespace) -> dict[str, str]:
 def forget_rate_limits(opts: argparse.Namespace) -> None:
     """Delete the counters a run with limits on left in Redis: its own key prefix only."""
     prefix = settings(opts).get("RATELIMIT_KEY_PREFIX")
-    if not prefix:
-        return
-    import redis
-
-    client = redis.Redis.from_url(opts.redis)
-    keys = list(client.scan_iter(match=f"*/{prefix}/*", count=1000))
-    for start in range(0, len(keys), 1000):
-        client.delete(*keys[start : start + 1000])
+    if prefix:
+        delete_rate_limit_keys(opts.redis, prefix)
 
 
 def main() -> None:
