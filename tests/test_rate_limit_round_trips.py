@@ -1,6 +1,7 @@
-"""A limited request costs one Redis script call per stacked limit: the hit also reads the
-window the ``X-RateLimit-*`` headers come from (app/security/ratelimit_window.py), and what
-the headers say is what ``limits`` itself reads from Redis.
+"""A limited request costs one Redis script call, however many limits are stacked on it: the
+first hit acquires every planned window and also reads the window the ``X-RateLimit-*``
+headers come from (app/security/ratelimit_window.py), and what the headers say is what
+``limits`` itself reads from Redis. A refused request spends nothing.
 
 On a ``redis-server`` of the test's own, so its command statistics count this test alone.
 """
@@ -47,16 +48,16 @@ def get(app: Flask) -> Any:
     return app.test_client().get("/api/tags", environ_base={"REMOTE_ADDR": "203.0.113.9"})
 
 
-def test_a_request_under_two_stacked_limits_makes_two_script_calls(app_on, redis_server):
-    get(app_on)  # loads the scripts
+def test_a_request_under_two_stacked_limits_makes_one_script_call(app_on, redis_server):
+    get(app_on)  # loads the script
     before = script_calls(redis_server)
 
     assert get(app_on).status_code == 200
 
-    assert script_calls(redis_server) - before == 2
+    assert script_calls(redis_server) - before == 1
 
 
-def test_refused_request_also_makes_one_script_call_per_limit_reached(app_on, redis_server):
+def test_refused_request_also_makes_one_script_call(app_on, redis_server):
     for _ in range(3):
         get(app_on)
     before = script_calls(redis_server)
@@ -64,7 +65,74 @@ def test_refused_request_also_makes_one_script_call_per_limit_reached(app_on, re
     refused = get(app_on)
 
     assert refused.status_code == 429
-    assert script_calls(redis_server) - before == 1  # the burst limit refuses; none after it
+    assert script_calls(redis_server) - before == 1
+
+
+def window_count(server: RedisServer, period: str) -> int:
+    keys = [k for k in server.keys(f"*/{PREFIX}/*") if f"/{period}" in k and "/-1" not in k]
+    assert len(keys) == 1
+    return int(server.client().get(keys[0]))
+
+
+def test_a_refused_request_spends_nothing_from_the_limits_it_did_not_break(
+    make_app, redis_server, monkeypatch
+):
+    monkeypatch.delenv("RATELIMIT_DEFAULT", raising=False)
+    app = make_app(
+        RATELIMIT_ENABLED="true",
+        REDIS_URL=redis_server.url,
+        RATELIMIT_KEY_PREFIX=PREFIX,
+        RATELIMIT_READ="10/second;3/minute",  # Flask-Limiter hits the second's window first
+    )
+    for _ in range(3):
+        assert get(app).status_code == 200
+    for _ in range(2):
+        assert get(app).status_code == 429  # the sustained limit (3/minute) is full
+
+    assert window_count(redis_server, "minute") == 3
+    assert window_count(redis_server, "second") == 3  # the refusals were not counted here
+
+
+def test_a_login_under_its_ip_and_email_limits_makes_one_script_call(
+    make_app, redis_server, monkeypatch
+):
+    for name in ("RATELIMIT_DEFAULT",):
+        monkeypatch.delenv(name, raising=False)
+    app = make_app(
+        RATELIMIT_ENABLED="true",
+        REDIS_URL=redis_server.url,
+        RATELIMIT_KEY_PREFIX=PREFIX,
+        RATELIMIT_LOGIN="10/minute;60/hour",
+        RATELIMIT_LOGIN_EMAIL="5/minute;20/hour",
+    )
+    client = app.test_client()
+    body = {"user": {"email": "nobody@example.com", "password": "wrong-password"}}
+    client.post("/api/users/login", json=body)  # loads the script
+    before = script_calls(redis_server)
+
+    assert client.post("/api/users/login", json=body).status_code == 401
+
+    assert script_calls(redis_server) - before == 1
+    assert len([k for k in redis_server.keys(f"*/{PREFIX}/*") if "/-1" not in k]) == 4
+
+
+def test_a_route_limit_nobody_planned_gets_a_call_of_its_own(
+    make_app, redis_server, monkeypatch
+):
+    monkeypatch.delenv("RATELIMIT_WRITE", raising=False)
+    app = make_app(
+        RATELIMIT_ENABLED="true",
+        REDIS_URL=redis_server.url,
+        RATELIMIT_KEY_PREFIX=PREFIX,
+        RATELIMIT_READ="3/second;5/minute",
+        RATELIMIT_DEFAULT="2/minute",
+    )
+    get(app)
+    before = script_calls(redis_server)
+
+    assert get(app).status_code == 200
+    assert script_calls(redis_server) - before == 2  # the class limits, then the route's
+    assert get(app).status_code == 429  # the route limit (2/minute) still refuses
 
 
 def test_remaining_counts_down_by_one_per_request(app_on):
@@ -114,3 +182,19 @@ def test_the_token_is_decoded_once_for_all_stacked_limits(app_on, monkeypatch):
 
     assert answer.status_code == 200
     assert decoded == [token]  # two limits, one decode
+
+
+def test_a_login_without_an_email_plans_and_counts_only_its_ip_limits(
+    make_app, redis_server, monkeypatch
+):
+    monkeypatch.delenv("RATELIMIT_DEFAULT", raising=False)
+    app = make_app(
+        RATELIMIT_ENABLED="true", REDIS_URL=redis_server.url, RATELIMIT_KEY_PREFIX=PREFIX
+    )
+
+    answer = app.test_client().post("/api/users/login", json={"user": {"password": "x"}})
+
+    assert answer.status_code == 422
+    windows = [k for k in redis_server.keys(f"*/{PREFIX}/*") if "/-1" not in k]
+    assert len(windows) == 2
+    assert all("/ip:" in k for k in windows)

@@ -29,6 +29,7 @@ from typing import TypeVar
 from flask import Flask, Response, current_app, g, request
 from flask_jwt_extended import decode_token
 from flask_limiter import Limit, Limiter, RequestLimit
+from limits import RateLimitItem, parse_many
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.retry import Retry
@@ -36,6 +37,7 @@ from redis.retry import Retry
 from app.methods import READ_METHODS
 from app.observability.metrics import count_rate_limit_refusal
 from app.security import ratelimit_storage  # noqa: F401 - registers the failover+redis scheme
+from app.security.ratelimit_window import PlannedHit, plan
 from app.security.tokens import presented_token
 
 EXTENSION_KEY = "conduit_limiter"
@@ -202,12 +204,30 @@ def _request_classes() -> tuple[LimitClass, ...]:
     )
 
 
+@lru_cache(maxsize=64)
+def _parsed(limits: str) -> tuple[RateLimitItem, ...]:
+    return tuple(parse_many(limits))
+
+
+def _plan_windows(limit_class: LimitClass, limits: str) -> None:
+    """Tell the storage which windows this request is about to hit (ratelimit_window.py), by
+    the keys Flask-Limiter will hit them under: [prefix/]key/scope of each parsed limit."""
+    if limit_class.exempt_when is not None and limit_class.exempt_when():
+        return
+    prefix = current_app.config.get("RATELIMIT_KEY_PREFIX") or ""
+    identifiers = [prefix] if prefix else []
+    identifiers += [limit_class.key(), limit_class.name]
+    plan([PlannedHit(i.key_for(*identifiers), i.amount, i.get_expiry()) for i in _parsed(limits)])
+
+
 def _class_limit(limit_class: LimitClass) -> Limit:
     def provider() -> str:
         # Read at request time, so each app's own config applies; "" means "not this class".
-        if limit_class in _request_classes():
-            return str(current_app.config[limit_class.setting])
-        return ""
+        if limit_class not in _request_classes():
+            return ""
+        limits = str(current_app.config[limit_class.setting])
+        _plan_windows(limit_class, limits)
+        return limits
 
     return Limit(
         provider,
