@@ -116,9 +116,7 @@ def test_a_login_under_its_ip_and_email_limits_makes_one_script_call(
     assert len([k for k in redis_server.keys(f"*/{PREFIX}/*") if "/-1" not in k]) == 4
 
 
-def test_a_route_limit_nobody_planned_gets_a_call_of_its_own(
-    make_app, redis_server, monkeypatch
-):
+def test_a_route_limit_nobody_planned_gets_a_call_of_its_own(make_app, redis_server, monkeypatch):
     monkeypatch.delenv("RATELIMIT_WRITE", raising=False)
     app = make_app(
         RATELIMIT_ENABLED="true",
