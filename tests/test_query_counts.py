@@ -147,19 +147,19 @@ def test_transaction_bookkeeping_is_noise(sql):
 
 # --- article lists -------------------------------------------------------------------------------
 
-# the page (authors, flags, counts and tags included) and the total; plus the user lookup
-# when a token is sent
+# one statement: the page (authors, flags, counts and tags included) with the total; plus the
+# user lookup when a token is sent
 ARTICLE_LISTS = [
-    ("/api/articles?limit={n}", False, 2),
-    ("/api/articles?limit={n}", True, 3),
-    ("/api/articles?tag=common&limit={n}", False, 2),
-    ("/api/articles?tag=common&limit={n}", True, 3),
-    ("/api/articles?author=ann&limit={n}", False, 2),
-    ("/api/articles?author=ANN&limit={n}", True, 3),
-    ("/api/articles?favorited=fay&limit={n}", False, 2),
-    ("/api/articles?favorited=fay&limit={n}", True, 3),
-    ("/api/articles?tag=common&author=ann&favorited=fay&limit={n}", True, 3),
-    ("/api/articles/feed?limit={n}", True, 3),
+    ("/api/articles?limit={n}", False, 1),
+    ("/api/articles?limit={n}", True, 2),
+    ("/api/articles?tag=common&limit={n}", False, 1),
+    ("/api/articles?tag=common&limit={n}", True, 2),
+    ("/api/articles?author=ann&limit={n}", False, 1),
+    ("/api/articles?author=ANN&limit={n}", True, 2),
+    ("/api/articles?favorited=fay&limit={n}", False, 1),
+    ("/api/articles?favorited=fay&limit={n}", True, 2),
+    ("/api/articles?tag=common&author=ann&favorited=fay&limit={n}", True, 2),
+    ("/api/articles/feed?limit={n}", True, 2),
 ]
 
 
@@ -175,19 +175,31 @@ def test_article_list_statement_count_does_not_depend_on_page_size(
         counts[n] = statements.count
         assert statements.count == expected, statements.report()
 
-    assert counts[1] == counts[50] <= 3
+    assert counts[1] == counts[50] <= 2
 
 
 @pytest.mark.parametrize(
-    ("url", "total"), [("/api/articles?tag=common", 85), ("/api/articles?author=ANN", 55)]
+    ("url", "total", "counter"),
+    [
+        ("/api/articles?tag=common", 85, "'tag:' || (SELECT id FROM tags WHERE name = 'common')"),
+        (
+            "/api/articles?author=ANN",
+            55,
+            "'author:' || (SELECT id FROM users WHERE username = 'ann')",
+        ),
+    ],
 )
-def test_a_tag_or_author_total_reads_its_counter_not_the_articles(app, client, seeded, url, total):
+def test_a_tag_or_author_total_reads_its_counter_not_the_articles(
+    app, client, seeded, url, total, counter
+):
+    with app.app_context():  # off by 1000 by hand: only a read of the counter can say so
+        db.session.execute(text(f"UPDATE counters SET value = value + 1000 WHERE name = {counter}"))
+        db.session.commit()
+
     body, statements = measure(app, client, url)
 
-    assert body["articlesCount"] == total
-    counting = statements.statements[-1].lower()  # the page first, then the total
-    assert "from counters" in counting, statements.report()
-    assert "article_tags" not in counting and "from articles" not in counting, counting
+    assert body["articlesCount"] == total + 1000
+    assert statements.count == 1, statements.report()  # the page carries it
 
 
 def test_seeded_lists_carry_per_item_data_that_n_plus_1_loading_would_fetch(
@@ -209,7 +221,7 @@ def test_feed_statement_count_with_nothing_followed(app, client, reader, seeded)
     body, statements = measure(app, client, "/api/articles/feed?limit=50", lonely["token"])
 
     assert body == {"articles": [], "articlesCount": 0}
-    assert statements.count == 3, statements.report()  # user, page, total
+    assert statements.count == 3, statements.report()  # user, page, and the total on its own
 
 
 # --- comments ------------------------------------------------------------------------------------

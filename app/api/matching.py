@@ -1,6 +1,10 @@
 """Which articles a list holds: its filters (tag, author, favorited, feed) as SQL, and how many
 articles match them — for the unfiltered list, one tag or one author a counter row kept by
-triggers (migrations e5b2a7c9d401 and 7a41c0d2e9b3), otherwise a count the indexes bound."""
+triggers (migrations e5b2a7c9d401 and 7a41c0d2e9b3), otherwise a count the indexes bound.
+
+The total rides on the page's own statement (``total_column``: an uncorrelated sub-query, run
+once per statement, not per row), so a page is one round trip; ``counter_statement`` and
+``count_statement`` answer on their own when the page has no rows to carry it."""
 
 from __future__ import annotations
 
@@ -94,6 +98,20 @@ def count_statement(shape: tuple[bool, ...]) -> Select[Any]:
             .where(Favorite.user_id == user_id_by_name("favorited"))
         )
     return filtered(select(func.count()).select_from(Article), shape)
+
+
+def total_column(shape: tuple[bool, ...]) -> Any:
+    """The total as a scalar sub-query: the counter where there is one (NULL if its row is
+    missing, or if the tag or author does not exist), otherwise the count."""
+    if shape == NO_FILTERS:
+        name: Any = ARTICLES
+    elif shape == TAG_ONLY:
+        name = keyed_name(TAG_PREFIX, tag_id())
+    elif shape == AUTHOR_ONLY:
+        name = keyed_name(AUTHOR_PREFIX, user_id_by_name("author"))
+    else:
+        return count_statement(shape).scalar_subquery()
+    return select(Counter.value).where(Counter.name == name).scalar_subquery()
 
 
 @lru_cache(maxsize=4)

@@ -4,8 +4,8 @@ every list and view is loaded in a constant number of statements. Nothing here w
 A page of articles is one statement — the page's ids first (filters, order, ``offset`` and the
 ``before`` cursor on the articles alone, or a tag's links alone: an index walk), then those
 articles joined to their authors, with ``following``, ``favorited``, ``favoritesCount`` and the
-tag list as correlated sub-queries on indexed keys, for the page's rows only — plus one for the
-total (app/api/matching.py: which articles match, and how many). Page
+tag list as correlated sub-queries on indexed keys, for the page's rows only — and the total
+with it (app/api/matching.py: which articles match, and how many). Page
 size never changes the number of statements (tests/test_query_counts.py); a deep ``offset``
 skips index entries, not built rows (tests/test_list_plans.py).
 
@@ -31,6 +31,7 @@ from app.api.matching import (
     counter_statement,
     filtered,
     tag_id,
+    total_column,
 )
 from app.clock import isoformat_ms
 from app.extensions import db
@@ -148,6 +149,7 @@ def _article_statement(
         statement = select(*columns).join(author, author.id == Article.author_id)
         return statement.where(Article.slug == bindparam("slug"))
     page = _page_ids(shape, keyset)
+    columns.append(total_column(shape).label("total"))
     return (
         select(*columns)
         .select_from(page)
@@ -205,11 +207,13 @@ def list_articles(
     rows = _run(statement, params).all()
     articles = [_article_dict(row, with_body=False) for row in rows]
     last = Cursor(rows[-1].created_at, rows[-1].id) if rows else None
-    return Page(articles, _total(shape, filters), last)
+    total = rows[0].total if rows else None
+    return Page(articles, _total(shape, filters) if total is None else int(total), last)
 
 
 def _total(shape: tuple[bool, ...], filters: ArticleFilters) -> int:
-    """Matching articles. Unfiltered, by one tag or by one author: a trigger-kept counter, not
+    """Matching articles, for a page with no rows to carry the total (past the end, or a
+    missing counter row). Unfiltered, by one tag or by one author: a trigger-kept counter, not
     a count of every matching article on every page. Otherwise the indexes bound the count."""
     statement = counter_statement(shape)
     if statement is not None:
