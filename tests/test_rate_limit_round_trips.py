@@ -19,6 +19,7 @@ from limits.storage import RedisStorage
 
 from app.security import ratelimit
 from app.security.ratelimit_window import window_keys
+from config import RATE_LIMIT_DEFAULTS
 from tests.conftest import auth_header, register
 from tests.redis_process import RedisServer
 
@@ -26,17 +27,33 @@ PREFIX = "roundtrips"
 
 
 @pytest.fixture
-def app_on(
+def app_with(
     make_app: Callable[..., Flask], redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
-) -> Flask:
-    for name in ("RATELIMIT_WRITE", "RATELIMIT_DEFAULT"):
-        monkeypatch.delenv(name, raising=False)
-    return make_app(
-        RATELIMIT_ENABLED="true",
-        REDIS_URL=redis_server.url,
-        RATELIMIT_KEY_PREFIX=PREFIX,
-        RATELIMIT_READ="3/second;5/minute",  # a burst and a sustained limit, stacked
-    )
+) -> Callable[..., Flask]:
+    """Build apps limited on the test's own redis-server; keywords set limits
+    (``RATELIMIT_READ="3/second"``), every other limit is its default."""
+    for name in [*RATE_LIMIT_DEFAULTS, "RATELIMIT_DEFAULT"]:
+        monkeypatch.delenv(name, raising=False)  # the shell's own settings never leak in
+
+    def build(**limits: str) -> Flask:
+        return make_app(
+            RATELIMIT_ENABLED="true",
+            REDIS_URL=redis_server.url,
+            RATELIMIT_KEY_PREFIX=PREFIX,
+            **limits,
+        )
+
+    return build
+
+
+@pytest.fixture
+def app_on(app_with: Callable[..., Flask]) -> Flask:
+    return app_with(RATELIMIT_READ="3/second;5/minute")  # a burst and a sustained limit
+
+
+def current_windows(server: RedisServer, period: str = "") -> list[str]:
+    """This test's current-window keys (not the "/-1" previous ones), of one period or all."""
+    return [k for k in server.keys(f"*/{PREFIX}/*") if f"/{period}" in k and "/-1" not in k]
 
 
 def script_calls(server: RedisServer) -> int:
@@ -69,21 +86,14 @@ def test_refused_request_also_makes_one_script_call(app_on, redis_server):
 
 
 def window_count(server: RedisServer, period: str) -> int:
-    keys = [k for k in server.keys(f"*/{PREFIX}/*") if f"/{period}" in k and "/-1" not in k]
+    keys = current_windows(server, period)
     assert len(keys) == 1
     return int(server.client().get(keys[0]))
 
 
-def test_a_refused_request_spends_nothing_from_the_limits_it_did_not_break(
-    make_app, redis_server, monkeypatch
-):
-    monkeypatch.delenv("RATELIMIT_DEFAULT", raising=False)
-    app = make_app(
-        RATELIMIT_ENABLED="true",
-        REDIS_URL=redis_server.url,
-        RATELIMIT_KEY_PREFIX=PREFIX,
-        RATELIMIT_READ="10/second;3/minute",  # Flask-Limiter hits the second's window first
-    )
+def test_a_refused_request_spends_nothing_from_the_limits_it_did_not_break(app_with, redis_server):
+    # Flask-Limiter hits the second's window first
+    app = app_with(RATELIMIT_READ="10/second;3/minute")
     for _ in range(3):
         assert get(app).status_code == 200
     for _ in range(2):
@@ -93,18 +103,8 @@ def test_a_refused_request_spends_nothing_from_the_limits_it_did_not_break(
     assert window_count(redis_server, "second") == 3  # the refusals were not counted here
 
 
-def test_a_login_under_its_ip_and_email_limits_makes_one_script_call(
-    make_app, redis_server, monkeypatch
-):
-    for name in ("RATELIMIT_DEFAULT",):
-        monkeypatch.delenv(name, raising=False)
-    app = make_app(
-        RATELIMIT_ENABLED="true",
-        REDIS_URL=redis_server.url,
-        RATELIMIT_KEY_PREFIX=PREFIX,
-        RATELIMIT_LOGIN="10/minute;60/hour",
-        RATELIMIT_LOGIN_EMAIL="5/minute;20/hour",
-    )
+def test_a_login_under_its_ip_and_email_limits_makes_one_script_call(app_with, redis_server):
+    app = app_with(RATELIMIT_LOGIN="10/minute;60/hour", RATELIMIT_LOGIN_EMAIL="5/minute;20/hour")
     client = app.test_client()
     body = {"user": {"email": "nobody@example.com", "password": "wrong-password"}}
     client.post("/api/users/login", json=body)  # loads the script
@@ -113,18 +113,11 @@ def test_a_login_under_its_ip_and_email_limits_makes_one_script_call(
     assert client.post("/api/users/login", json=body).status_code == 401
 
     assert script_calls(redis_server) - before == 1
-    assert len([k for k in redis_server.keys(f"*/{PREFIX}/*") if "/-1" not in k]) == 4
+    assert len(current_windows(redis_server)) == 4
 
 
-def test_a_route_limit_nobody_planned_gets_a_call_of_its_own(make_app, redis_server, monkeypatch):
-    monkeypatch.delenv("RATELIMIT_WRITE", raising=False)
-    app = make_app(
-        RATELIMIT_ENABLED="true",
-        REDIS_URL=redis_server.url,
-        RATELIMIT_KEY_PREFIX=PREFIX,
-        RATELIMIT_READ="3/second;5/minute",
-        RATELIMIT_DEFAULT="2/minute",
-    )
+def test_a_route_limit_nobody_planned_gets_a_call_of_its_own(app_with, redis_server):
+    app = app_with(RATELIMIT_READ="3/second;5/minute", RATELIMIT_DEFAULT="2/minute")
     get(app)
     before = script_calls(redis_server)
 
@@ -144,7 +137,7 @@ def test_headers_report_the_window_limits_itself_reads(app_on, redis_server):
     answer = get(app_on)
 
     storage = RedisStorage(redis_server.url)
-    keys = [k for k in redis_server.keys(f"*/{PREFIX}/*") if "/minute" in k and "/-1" not in k]
+    keys = current_windows(redis_server, "minute")
     assert len(keys) == 1
     key = keys[0].removeprefix(f"{RedisStorage.PREFIX}:").strip("{}")
     previous, _previous_ttl, current, current_ttl = storage.get_sliding_window(key, 60)
@@ -182,17 +175,12 @@ def test_the_token_is_decoded_once_for_all_stacked_limits(app_on, monkeypatch):
     assert decoded == [token]  # two limits, one decode
 
 
-def test_a_login_without_an_email_plans_and_counts_only_its_ip_limits(
-    make_app, redis_server, monkeypatch
-):
-    monkeypatch.delenv("RATELIMIT_DEFAULT", raising=False)
-    app = make_app(
-        RATELIMIT_ENABLED="true", REDIS_URL=redis_server.url, RATELIMIT_KEY_PREFIX=PREFIX
-    )
+def test_a_login_without_an_email_plans_and_counts_only_its_ip_limits(app_with, redis_server):
+    app = app_with()
 
     answer = app.test_client().post("/api/users/login", json={"user": {"password": "x"}})
 
     assert answer.status_code == 422
-    windows = [k for k in redis_server.keys(f"*/{PREFIX}/*") if "/-1" not in k]
+    windows = current_windows(redis_server)
     assert len(windows) == 2
     assert all("/ip:" in k for k in windows)

@@ -100,15 +100,26 @@ def count_statement(shape: tuple[bool, ...]) -> Select[Any]:
     return filtered(select(func.count()).select_from(Article), shape)
 
 
+def _counter_owner(shape: tuple[bool, ...]) -> tuple[str, Select[Any]] | None:
+    """The per-key counter of a one-tag or one-author list: its name prefix and the owner's id
+    by the request's parameter; None for every other shape."""
+    if shape == TAG_ONLY:
+        return TAG_PREFIX, select(Tag.id).where(Tag.name == bindparam("tag"))
+    if shape == AUTHOR_ONLY:
+        return AUTHOR_PREFIX, select(User.id).where(
+            equal_ignoring_case(User.username, bindparam("author"))
+        )
+    return None
+
+
 def total_column(shape: tuple[bool, ...]) -> Any:
     """The total as a scalar sub-query: the counter where there is one (NULL if its row is
     missing, or if the tag or author does not exist), otherwise the count."""
-    if shape == NO_FILTERS:
-        name: Any = ARTICLES
-    elif shape == TAG_ONLY:
-        name = keyed_name(TAG_PREFIX, tag_id())
-    elif shape == AUTHOR_ONLY:
-        name = keyed_name(AUTHOR_PREFIX, user_id_by_name("author"))
+    owner = _counter_owner(shape)
+    if owner is not None:
+        name: Any = keyed_name(owner[0], owner[1].scalar_subquery())
+    elif shape == NO_FILTERS:
+        name = ARTICLES
     else:
         return count_statement(shape).scalar_subquery()
     return select(Counter.value).where(Counter.name == name).scalar_subquery()
@@ -120,13 +131,9 @@ def counter_statement(shape: tuple[bool, ...]) -> Select[Any] | None:
     or author does not exist; None for shapes without a counter."""
     if shape == NO_FILTERS:
         return select(select(Counter.value).where(Counter.name == ARTICLES).scalar_subquery())
-    if shape == TAG_ONLY:
-        prefix, owner = TAG_PREFIX, select(Tag.id).where(Tag.name == bindparam("tag"))
-    elif shape == AUTHOR_ONLY:
-        prefix = AUTHOR_PREFIX
-        owner = select(User.id).where(equal_ignoring_case(User.username, bindparam("author")))
-    else:
+    owner = _counter_owner(shape)
+    if owner is None:
         return None
-    found = owner.subquery("owner")
+    prefix, found = owner[0], owner[1].subquery("owner")
     value = select(Counter.value).where(Counter.name == keyed_name(prefix, found.c.id))
     return select(value.scalar_subquery()).select_from(found)
