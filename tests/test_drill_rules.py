@@ -8,7 +8,7 @@ import json
 from dataclasses import replace
 
 from tests.drills import rules
-from tests.drills.report import PhaseResult, error_lines, table
+from tests.drills.report import PhaseResult, error_lines, storage_lines, table
 from tests.drills.rules import PROBE, Sample
 
 OK = Sample("p", "read", "GET", sent=1.0, latency=0.01, status=200, ratelimit_headers=True)
@@ -203,4 +203,20 @@ def test_error_lines_name_the_exception_not_sqlalchemy_s_background_link():
     assert error_lines(json.dumps(entry)) == [
         "    1 x app.errors: db down <- sqlalchemy.exc.OperationalError: "
         "(psycopg.errors.AdminShutdown) terminating"
+    ]
+
+
+def test_storage_lines_are_the_rate_limit_storage_s_switches_in_order():
+    down = (
+        '{"time": "t1", "level": "WARNING", "logger": "app.security.ratelimit_storage", '
+        '"message": "rate-limit storage unreachable (ConnectionError)"}'
+    )
+    up = (
+        '{"time": "t2", "level": "INFO", "logger": "app.security.ratelimit_storage", '
+        '"message": "rate-limit storage reachable again after 7.0 s"}'
+    )
+    other = '{"time": "t3", "level": "INFO", "logger": "app.request", "message": "GET /api/tags"}'
+    assert storage_lines("\n".join([down, other, "[INFO] Booting worker", up])) == [
+        "t1 WARNING rate-limit storage unreachable (ConnectionError)",
+        "t2 INFO rate-limit storage reachable again after 7.0 s",
     ]

@@ -195,6 +195,10 @@ def test_without_a_directory_a_private_one_is_made_and_removed_at_exit(tmp_path)
         assert status_of(f"{base}/no-such-path") == 404
         (private,) = temp.glob("conduit-metrics-*")
         assert private.stat().st_mode & 0o077 == 0  # this user's only
-        assert len(pids_with(private, "gauge_livesum")) == 2
+        # Ready means one worker answers; the other may still be starting.
+        wait_until(
+            lambda: len(pids_with(private, "gauge_livesum")) == 2,
+            "both workers did not write in the private directory in 30 s",
+        )
         wait_until(lambda: unmatched_total(base) == 1, "the request was not counted in 30 s")
     assert list(temp.glob("conduit-metrics-*")) == []

@@ -148,6 +148,40 @@ def test_redis_backed_limiting_resumes_when_redis_returns(build, redis_server, c
     assert any("/ip:192.0.2.250/read/40/" in key for key in limit_keys(redis_server))
 
 
+def wait_until_shared(storage: FailoverStorage, seconds: float) -> float:
+    """Seconds until ``storage`` counts in Redis again, with no request meanwhile."""
+    started = time.monotonic()
+    while storage.degraded:
+        assert time.monotonic() - started < seconds, f"still in memory after {seconds:g} s"
+        time.sleep(0.05)
+    return time.monotonic() - started
+
+
+def test_a_process_with_no_limited_requests_switches_back_when_redis_returns(
+    build, redis_server, caplog
+):
+    app = build()
+    redis_server.kill()
+    assert get(app).status_code == 200
+    redis_server.start()
+    with caplog.at_level(logging.INFO):
+        wait_until_shared(storage_of(app), 5)  # the probe 1 s after the failure, or 3 s
+    assert any("reachable again" in r.getMessage() for r in caplog.records)
+    assert get(app, ip="192.0.2.77").status_code == 200
+    assert any("/ip:192.0.2.77/read/40/" in key for key in limit_keys(redis_server))
+
+
+def test_a_process_with_no_limited_requests_switches_back_after_each_outage(build, redis_server):
+    app = build()
+    for _outage in range(2):
+        redis_server.kill()
+        assert get(app).status_code == 200
+        assert storage_of(app).degraded
+        redis_server.start()
+        # The second outage follows the first within a minute: its back-off starts at 4 s.
+        wait_until_shared(storage_of(app), 10)
+
+
 # Redis hung (SIGSTOP: connections are accepted, never answered) ----------------------------------
 
 
@@ -194,9 +228,18 @@ class DeadRedis:
         return fail
 
 
+def fake_clock_storage(primary: DeadRedis) -> FailoverStorage:
+    # Requests alone probe here: a background prober would read the fake clock at its own times.
+    return FailoverStorage(
+        primary=primary,  # type: ignore[arg-type]
+        clock=lambda: primary.clock,
+        probe_in_background=False,
+    )
+
+
 def test_redis_is_probed_with_a_doubling_back_off_up_to_32_seconds():
     primary = DeadRedis()
-    storage = FailoverStorage(primary=primary, clock=lambda: primary.clock)  # type: ignore[arg-type]
+    storage = fake_clock_storage(primary)
     for tick in range(200):  # a request every half second for 100 s
         primary.clock = tick / 2
         assert storage.incr("key", 60) >= 1  # answered from memory meanwhile
@@ -205,7 +248,7 @@ def test_redis_is_probed_with_a_doubling_back_off_up_to_32_seconds():
 
 def test_a_failure_soon_after_recovering_is_the_same_outage(caplog):
     primary = DeadRedis()
-    storage = FailoverStorage(primary=primary, clock=lambda: primary.clock)  # type: ignore[arg-type]
+    storage = fake_clock_storage(primary)
     with caplog.at_level(logging.INFO):
         storage.get("key")  # down at 0: WARNING
         primary.up, primary.clock = True, 1.0

@@ -10,6 +10,9 @@ the strategy instead means the limiter never sees a storage error at all:
 - exactly one WARNING per outage (no traceback: the cause's type is enough to act on);
 - while down, Redis is probed with a doubling back-off (1, 2, 4 ... 32 s); only one thread
   probes, the others keep answering from memory without waiting;
+- the probes do not wait for traffic: a background thread (one per outage) makes any that no
+  request made, so a worker that gets no limited request still switches back and its gauge
+  does not stay at 1 (the fault drill once saw an idle worker report an outage long over);
 - the first successful probe switches back (INFO): counters are shared across workers again;
 - ``conduit_rate_limit_fallback`` is 1 from the switch to memory until the switch back.
 """
@@ -54,6 +57,7 @@ class FailoverStorage(Storage, MovingWindowSupport, SlidingWindowCounterSupport)
     RETRY_MAX = 32.0  # the back-off doubles up to this (Flask-Limiter's own cap)
     # A failure this soon after recovering is the same outage: logged at INFO, back-off kept.
     FLAP_WINDOW = 60.0
+    PROBER_TICK = 0.25  # seconds between the background prober's looks at the schedule
 
     def __init__(
         self,
@@ -62,6 +66,7 @@ class FailoverStorage(Storage, MovingWindowSupport, SlidingWindowCounterSupport)
         *,
         primary: Storage | None = None,
         clock: Callable[[], float] = time.monotonic,
+        probe_in_background: bool = True,
         **options: Any,
     ) -> None:
         super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
@@ -79,6 +84,8 @@ class FailoverStorage(Storage, MovingWindowSupport, SlidingWindowCounterSupport)
         self._recovered_at: float | None = None
         self._retry_in = self.RETRY_FIRST
         self._next_probe = 0.0
+        self._probe_in_background = probe_in_background
+        self._prober: threading.Thread | None = None
 
     # State -------------------------------------------------------------------------------------
     @property
@@ -97,6 +104,7 @@ class FailoverStorage(Storage, MovingWindowSupport, SlidingWindowCounterSupport)
             self._retry_in = retry_in
             self._down, self._down_since = True, now
             self._next_probe = now + self._retry_in
+            self._start_prober()
         set_rate_limit_fallback(True)
         # The type only: redis-py messages name the host and port, and the stack adds nothing.
         log.log(
@@ -130,6 +138,25 @@ class FailoverStorage(Storage, MovingWindowSupport, SlidingWindowCounterSupport)
                     self._recovered_at - self._down_since,
                 )
         return True
+
+    def _start_prober(self) -> None:
+        """With ``_lock`` held: the outage's background prober, unless one is still running."""
+        if not self._probe_in_background or self._prober is not None:
+            return
+        self._prober = threading.Thread(
+            target=self._probe_until_up, name="ratelimit-storage-probe", daemon=True
+        )
+        self._prober.start()
+
+    def _probe_until_up(self) -> None:
+        while True:
+            time.sleep(self.PROBER_TICK)
+            # Probes only when one is due and no request has claimed it first.
+            if self._use_primary():
+                with self._lock:
+                    if not self._down:  # not down again already: this outage is over
+                        self._prober = None
+                        return
 
     def _probe(self) -> bool:
         try:

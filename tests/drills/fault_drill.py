@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from tests.drills import rules
 from tests.drills.load import DrillLoad, User, probe_burst, timed
-from tests.drills.report import PhaseResult, error_lines, summary, table
+from tests.drills.report import PhaseResult, error_lines, storage_lines, summary, table
 from tests.drills.rules import Sample, Violation
 from tests.drills.stack import AUTH_BUDGET, MissingTool, Stack, running_stack
 from tests.http_load import Client
@@ -160,9 +160,10 @@ class Drill:
     def redis_back(self, result: PhaseResult) -> None:
         self.stack.redis.start()
         back = time.monotonic()
-        recovered = None
+        recovered, keys, gauge = None, 0, None
         while time.monotonic() - back < REDIS_RECOVERY_LIMIT + 1:
-            if self.stack.limiter_keys() and self.stack.fallback_gauge() == 0:
+            keys, gauge = len(self.stack.limiter_keys()), self.stack.fallback_gauge()
+            if keys and gauge == 0:
                 recovered = time.monotonic() - back
                 break
             time.sleep(0.2)
@@ -176,7 +177,7 @@ class Drill:
         result.facts.append(
             f"limits back in Redis after {recovered:.1f} s"
             if recovered
-            else "limits never back in Redis"
+            else f"limits never back in Redis: last seen {keys} keys, fallback gauge {gauge}"
         )
         result.facts.append(
             f"{len(self.stack.limiter_keys())} limiter keys in Redis; probe: {passed} let through"
@@ -335,6 +336,10 @@ def main() -> int:
     print(summary(results))
     failed = [v for r in results for v in r.violations]
     if failed:
+        print("\nviolations:")
+        print("\n".join(f"  {v.phase}: {v.rule}: {v.detail}" for v in failed))
+        print("\nthe rate-limit storage's lines (the workers' switches to memory and back):")
+        print("\n".join(storage_lines(log)) or "none")
         print("\ngunicorn's ERROR lines (503s while PostgreSQL is down are expected):")
         print("\n".join(error_lines(log)) or "none")
     verdict, seconds = "FAIL" if failed else "PASS", time.monotonic() - started

@@ -73,6 +73,20 @@ def summary(results: list[PhaseResult]) -> str:
     return "\n".join([head, *rows])
 
 
+def storage_lines(log: str) -> list[str]:
+    """The rate-limit storage's own lines (each worker's switch to memory and back), in order:
+    CI keeps only the head and tail of the output, and these say how a Redis phase went."""
+    lines = []
+    for line in log.splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(entry, dict) and entry.get("logger") == "app.security.ratelimit_storage":
+            lines.append(f"{entry.get('time')} {entry.get('level')} {entry.get('message')}")
+    return lines
+
+
 def error_lines(log: str, shown: int = 10) -> list[str]:
     """gunicorn's and the app's ERROR lines, grouped: the message and the exception's last
     line (the app logs one JSON object a line, gunicorn plain text), with counts."""
