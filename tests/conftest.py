@@ -8,6 +8,7 @@ reachable.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -80,6 +81,22 @@ def app_environ(database_url: str, **env: str) -> dict[str, str]:
 
 def build_app(database_url: str, config_name: str = "testing", **env: str) -> Flask:
     return create_app(get_config(config_name, environ=app_environ(database_url, **env)))
+
+
+@contextlib.contextmanager
+def postgres_app(server_url: str, **env: str) -> Iterator[Flask]:
+    """An app on a new PostgreSQL database of its own, migrated; the database is dropped after.
+    For tests that need PostgreSQL whatever the suite's backend (``postgres_server_url``)."""
+    url, drop = create_postgres_database(server_url)
+    try:
+        application = build_app(url, **env)
+        with application.app_context():
+            upgrade()
+        yield application
+        with application.app_context():
+            db.engine.dispose()
+    finally:
+        drop()
 
 
 @pytest.fixture(scope="session")

@@ -10,38 +10,32 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from flask_migrate import upgrade
 from sqlalchemy import text
 
 from app.api import matching, read
 from app.api.read import ArticleFilters
 from app.cli.seed import seed_database
 from app.extensions import db
-from tests.conftest import build_app, create_postgres_database
+from tests.conftest import postgres_app
 
 ARTICLES = 400
 
 
 @pytest.fixture(scope="module")
 def seeded(postgres_server_url: str) -> Iterator[Flask]:
-    url, drop = create_postgres_database(postgres_server_url)
-    app = build_app(url)
-    with app.app_context():
-        upgrade()
-        seed_database(
-            db.engine.connect(),
-            users=20,
-            articles=ARTICLES,
-            follows_per_user=5,
-            favorites_per_article=5,
-            comments_per_article=0,
-            rng=random.Random(1),
-            password_hash="!",
-        )
-    yield app
-    with app.app_context():
-        db.engine.dispose()
-    drop()
+    with postgres_app(postgres_server_url) as app:
+        with app.app_context():
+            seed_database(
+                db.engine.connect(),
+                users=20,
+                articles=ARTICLES,
+                follows_per_user=5,
+                favorites_per_article=5,
+                comments_per_article=0,
+                rng=random.Random(1),
+                password_hash="!",
+            )
+        yield app
 
 
 def plan(app: Flask, statement: Any, params: dict[str, Any]) -> dict[str, Any]:

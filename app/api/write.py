@@ -21,6 +21,7 @@ from app.errors import Forbidden, NotFound, ValidationFailed
 from app.extensions import db
 from app.models import Article, Comment, Favorite, Follow, Tag, User, article_tags
 from app.models.article import SLUG_MAX
+from app.models.counter import Counter
 from app.models.queries import find_user_by, insert_ignoring_duplicates
 
 _NON_WORD = re.compile(r"[^a-z0-9]+")
@@ -96,28 +97,60 @@ def _retrying_slug_races(operation: Any) -> Any:
         return operation(True)
 
 
-def get_article(slug: str) -> Article:
-    article = db.session.scalar(select(Article).where(Article.slug == slug))
+def get_article(slug: str, for_update: bool = False) -> Article:
+    statement = select(Article).where(Article.slug == slug)
+    article = db.session.scalar(statement.with_for_update() if for_update else statement)
     if article is None:
         raise NotFound("article")
     return article
 
 
-def _set_tags(article: Article, names: list[str], replace: bool) -> None:
-    article_id = article.id
-    if replace:
-        db.session.execute(delete(article_tags).where(article_tags.c.article_id == article_id))
+# Lock order ---------------------------------------------------------------------------------
+# The counting triggers (models/counter.py) update the counter rows of the tags a statement
+# links or unlinks, in whatever order their plan takes. Two writes taking the same rows in
+# different orders deadlock, and PostgreSQL aborts one (a 503): an update swapping tag x for y
+# against one swapping y for x did. So every write takes its locks in one order: the article's
+# row, the tags' rows (made in name order), the tags' counters (in name order), then the
+# ``articles`` and author counters, which the article's own INSERT or DELETE moves.
+
+
+def _tag_ids(names: list[str]) -> list[int]:
+    """The ids of the tags named, made where missing."""
     if not names:
-        return
-    insert_ignoring_duplicates(Tag.__table__, [{"name": name} for name in names])
-    tag_ids = db.session.scalars(select(Tag.id).where(Tag.name.in_(names)))
+        return []
+    insert_ignoring_duplicates(Tag.__table__, [{"name": name} for name in sorted(set(names))])
+    return list(db.session.scalars(select(Tag.id).where(Tag.name.in_(names))))
+
+
+def _links_of(article_id: int) -> Any:
+    return article_tags.c.article_id == article_id
+
+
+def _linked_tag_ids(article_id: int) -> list[int]:
+    return list(db.session.scalars(select(article_tags.c.tag_id).where(_links_of(article_id))))
+
+
+def _lock_tag_counters(tag_ids: set[int]) -> None:
+    """Lock the counters these tags' links move, in name order (``FOR UPDATE`` locks the rows
+    in the order the ``ORDER BY`` returns them; SQLite has one writer at a time anyway)."""
+    if tag_ids:
+        names = [f"tag:{tag_id}" for tag_id in tag_ids]
+        db.session.execute(
+            select(Counter.name)
+            .where(Counter.name.in_(names))
+            .order_by(Counter.name)
+            .with_for_update()
+        )
+
+
+def _link_tags(article: Article, tag_ids: list[int]) -> None:
     # The link carries the article's created_at (never changed): a tag's list is read, in
     # order, from the links alone.
     created_at = article.created_at
     insert_ignoring_duplicates(
         article_tags,
         [
-            {"article_id": article_id, "tag_id": tag_id, "created_at": created_at}
+            {"article_id": article.id, "tag_id": tag_id, "created_at": created_at}
             for tag_id in tag_ids
         ],
     )
@@ -128,6 +161,8 @@ def create_article(author: User, data: dict[str, Any]) -> str:
 
     def operation(force_suffix: bool) -> str:
         now = utcnow()
+        tag_ids = _tag_ids(data.get("tagList", []))
+        _lock_tag_counters(set(tag_ids))
         article = Article(
             slug=_unique_slug(data["title"], force_suffix),
             title=data["title"],
@@ -139,7 +174,7 @@ def create_article(author: User, data: dict[str, Any]) -> str:
         )
         db.session.add(article)
         db.session.flush()
-        _set_tags(article, data.get("tagList", []), replace=False)
+        _link_tags(article, tag_ids)
         slug = article.slug
         db.session.commit()
         return slug
@@ -148,7 +183,7 @@ def create_article(author: User, data: dict[str, Any]) -> str:
 
 
 def _owned_article(user: User, slug: str) -> Article:
-    article = get_article(slug)
+    article = get_article(slug, for_update=True)
     if article.author_id != user.id:
         raise Forbidden("article")
     return article
@@ -159,6 +194,11 @@ def update_article(user: User, slug: str, changes: dict[str, Any]) -> str:
 
     def operation(force_suffix: bool) -> str:
         article = _owned_article(user, slug)
+        if "tagList" in changes:
+            tag_ids = _tag_ids(changes["tagList"])
+            _lock_tag_counters({*tag_ids, *_linked_tag_ids(article.id)})
+            db.session.execute(delete(article_tags).where(_links_of(article.id)))
+            _link_tags(article, tag_ids)
         # A new title gives a new slug, unless it slugifies to the one the article already has.
         if "title" in changes and slugify(changes["title"]) != article.slug:
             article.slug = _unique_slug(changes["title"], force_suffix)
@@ -167,8 +207,6 @@ def update_article(user: User, slug: str, changes: dict[str, Any]) -> str:
                 setattr(article, field, changes[field])
         # updatedAt changes on every update, strictly increasing even within one clock tick.
         article.updated_at = max(utcnow(), article.updated_at + timedelta(milliseconds=1))
-        if "tagList" in changes:
-            _set_tags(article, changes["tagList"], replace=True)
         new_slug = article.slug
         db.session.commit()
         return new_slug
@@ -178,6 +216,7 @@ def update_article(user: User, slug: str, changes: dict[str, Any]) -> str:
 
 def delete_article(user: User, slug: str) -> None:
     article = _owned_article(user, slug)
+    _lock_tag_counters(set(_linked_tag_ids(article.id)))
     db.session.delete(article)  # comments, favorites and tag links go with it (ON DELETE CASCADE)
     db.session.commit()
 
