@@ -5,13 +5,15 @@ database, whatever the suite's backend): every write locks the counters in one o
 Each test pauses both requests right after they unlink their article's old tags, until both
 are there or a few seconds have passed. Without one lock order each then holds the counter the
 other needs next, and PostgreSQL aborts one of them (deadlock_timeout, 1 s); with it, the
-second request waits for the first before unlinking anything, and the pause times out.
+second request waits for the first before unlinking anything, and the pause times out. Taking
+the article's row first must not hold up favorites of that article meanwhile.
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -33,9 +35,9 @@ def pg_app(postgres_server_url: str) -> Iterator[Flask]:
         yield app
 
 
-def pausing_after_unlinking(app: Flask, parties: int) -> Callable[[], None]:
-    """Hold each request that unlinks tags until ``parties`` of them did; returns the remover."""
-    barrier = threading.Barrier(parties)
+def pausing_after_unlinking(app: Flask, barrier: threading.Barrier) -> Callable[[], None]:
+    """Hold each request that unlinks tags at ``barrier`` (``PAUSE`` at most); returns the
+    remover."""
 
     def hold(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         if statement.lstrip().upper().startswith("DELETE FROM ARTICLE_TAGS"):
@@ -85,7 +87,7 @@ def test_two_updates_swapping_each_other_s_tags_both_succeed(pg_app):
     first = publish(client, alice["token"], "first", ["swap-x"])
     second = publish(client, bob["token"], "second", ["swap-y"])
 
-    remove = pausing_after_unlinking(pg_app, 2)
+    remove = pausing_after_unlinking(pg_app, threading.Barrier(2))
     try:
         results = at_once(
             pg_app,
@@ -98,3 +100,34 @@ def test_two_updates_swapping_each_other_s_tags_both_succeed(pg_app):
     assert [body["article"]["tagList"] for _, body in results] == [["swap-y"], ["swap-x"]]
     assert articles_count(client, tag="swap-x") == 1
     assert articles_count(client, tag="swap-y") == 1
+
+
+def test_a_favorite_is_not_held_up_by_an_update_of_the_same_article(pg_app):
+    # The update locks the article's row FOR NO KEY UPDATE, which the favorite's foreign key
+    # check (KEY SHARE) does not wait for; FOR UPDATE would hold the favorite until the commit.
+    client = pg_app.test_client()
+    erin, fan = register(client, "lock_erin"), register(client, "lock_fan")
+    slug = publish(client, erin["token"], "busy", ["busy-old"])
+    barrier = threading.Barrier(2)  # the paused update and this test
+    remove = pausing_after_unlinking(pg_app, barrier)
+    try:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            update = pool.submit(retag(slug, erin["token"], ["busy-new"]), pg_app.test_client())
+            while barrier.n_waiting == 0:  # the update holds its locks, paused
+                assert not update.done(), update.result().get_json()
+                time.sleep(0.01)
+            favorite = pool.submit(
+                lambda: pg_app.test_client().post(
+                    f"/api/articles/{slug}/favorite", headers=auth_header(fan["token"])
+                )
+            )
+            favorited = favorite.result(timeout=PAUSE - 1)  # a TimeoutError: it waited
+            barrier.wait(timeout=PAUSE)
+            updated = update.result(timeout=10)
+    finally:
+        remove()
+
+    assert favorited.status_code == 200
+    assert favorited.get_json()["article"]["favoritesCount"] == 1
+    assert updated.status_code == 200
+    assert updated.get_json()["article"]["tagList"] == ["busy-new"]

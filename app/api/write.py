@@ -99,7 +99,11 @@ def _retrying_slug_races(operation: Any) -> Any:
 
 def get_article(slug: str, for_update: bool = False) -> Article:
     statement = select(Article).where(Article.slug == slug)
-    article = db.session.scalar(statement.with_for_update() if for_update else statement)
+    if for_update:
+        # FOR NO KEY UPDATE: changes and deletes of this article wait for each other, while
+        # favorites and comments (whose foreign keys take KEY SHARE) go on as before.
+        statement = statement.with_for_update(key_share=True)
+    article = db.session.scalar(statement)
     if article is None:
         raise NotFound("article")
     return article
@@ -110,8 +114,9 @@ def get_article(slug: str, for_update: bool = False) -> Article:
 # links or unlinks, in whatever order their plan takes. Two writes taking the same rows in
 # different orders deadlock, and PostgreSQL aborts one (a 503): an update swapping tag x for y
 # against one swapping y for x did. So every write takes its locks in one order: the article's
-# row, the tags' rows (made in name order), the tags' counters (in name order), then the
-# ``articles`` and author counters, which the article's own INSERT or DELETE moves.
+# row (FOR NO KEY UPDATE), the tags' rows (made in name order), the tags' counters (in name
+# order), then the ``articles`` and author counters, which the article's own INSERT or DELETE
+# moves.
 
 
 def _tag_ids(names: list[str]) -> list[int]:
