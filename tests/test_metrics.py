@@ -20,6 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from app.extensions import db
 from tests.conftest import assert_error, auth_header
+from tests.redis_process import RedisServer
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 OUTSIDER = "203.0.113.9"
@@ -329,13 +330,18 @@ def test_a_refused_request_is_counted_with_status_429(limited_app):
     assert increase(before, after, REQUESTS, method="GET", route="/api/tags", status="429") == 1
 
 
-def test_the_fallback_gauge_is_1_while_limits_are_counted_in_memory(make_app, redis_server):
-    app = make_app(
+def limited_on(make_app: Callable[..., Flask], redis_server: RedisServer) -> Flask:
+    """An app counting its limits in ``redis_server`` (reads: 1,000 a minute)."""
+    return make_app(
         RATELIMIT_ENABLED="true",
         REDIS_URL=redis_server.url,
         RATELIMIT_READ="1000/minute",
         REDIS_SOCKET_TIMEOUT="0.5",
     )
+
+
+def test_the_fallback_gauge_is_1_while_limits_are_counted_in_memory(make_app, redis_server):
+    app = limited_on(make_app, redis_server)
     client = app.test_client()
     assert client.get("/api/tags").status_code == 200
 
@@ -356,12 +362,7 @@ def test_the_fallback_gauge_returns_to_0_in_a_process_that_serves_no_limited_req
 ):
     # A worker whose connections all went elsewhere still gets its gauge back (the fault drill
     # saw 1 for an outage long over); only /metrics, which is not limited, is asked here.
-    app = make_app(
-        RATELIMIT_ENABLED="true",
-        REDIS_URL=redis_server.url,
-        RATELIMIT_READ="1000/minute",
-        REDIS_SOCKET_TIMEOUT="0.5",
-    )
+    app = limited_on(make_app, redis_server)
     client = app.test_client()
     redis_server.kill()
     assert client.get("/api/tags").status_code == 200

@@ -21,7 +21,7 @@ from app.errors import Forbidden, NotFound, ValidationFailed
 from app.extensions import db
 from app.models import Article, Comment, Favorite, Follow, Tag, User, article_tags
 from app.models.article import SLUG_MAX
-from app.models.counter import Counter
+from app.models.counter import TAG_PREFIX, Counter
 from app.models.queries import find_user_by, insert_ignoring_duplicates
 
 _NON_WORD = re.compile(r"[^a-z0-9]+")
@@ -139,7 +139,7 @@ def _lock_tag_counters(tag_ids: set[int]) -> None:
     """Lock the counters these tags' links move, in name order (``FOR UPDATE`` locks the rows
     in the order the ``ORDER BY`` returns them; SQLite has one writer at a time anyway)."""
     if tag_ids:
-        names = [f"tag:{tag_id}" for tag_id in tag_ids]
+        names = [f"{TAG_PREFIX}{tag_id}" for tag_id in tag_ids]
         db.session.execute(
             select(Counter.name)
             .where(Counter.name.in_(names))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 from tests.drills.rules import Sample, Violation, is_error
 
@@ -76,15 +77,21 @@ def summary(results: list[PhaseResult]) -> str:
 def storage_lines(log: str) -> list[str]:
     """The rate-limit storage's own lines (each worker's switch to memory and back), in order:
     CI keeps only the head and tail of the output, and these say how a Redis phase went."""
-    lines = []
-    for line in log.splitlines():
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(entry, dict) and entry.get("logger") == "app.security.ratelimit_storage":
-            lines.append(f"{entry.get('time')} {entry.get('level')} {entry.get('message')}")
-    return lines
+    entries = (_app_entry(line) for line in log.splitlines())
+    return [
+        f"{entry.get('time')} {entry.get('level')} {entry.get('message')}"
+        for entry in entries
+        if entry is not None and entry.get("logger") == "app.security.ratelimit_storage"
+    ]
+
+
+def _app_entry(line: str) -> dict[str, Any] | None:
+    """The app's JSON log entry on ``line``; None for gunicorn's plain-text lines."""
+    try:
+        entry = json.loads(line)
+    except ValueError:
+        return None
+    return entry if isinstance(entry, dict) else None
 
 
 def error_lines(log: str, shown: int = 10) -> list[str]:
@@ -92,11 +99,8 @@ def error_lines(log: str, shown: int = 10) -> list[str]:
     line (the app logs one JSON object a line, gunicorn plain text), with counts."""
     found: Counter[str] = Counter()
     for line in log.splitlines():
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            entry = None
-        if isinstance(entry, dict):
+        entry = _app_entry(line)
+        if entry is not None:
             if entry.get("level") not in ("ERROR", "CRITICAL"):
                 continue
             text = f"{entry.get('logger')}: {entry.get('message')}"
