@@ -148,13 +148,12 @@ def test_redis_backed_limiting_resumes_when_redis_returns(build, redis_server, c
     assert any("/ip:192.0.2.250/read/40/" in key for key in limit_keys(redis_server))
 
 
-def wait_until_shared(storage: FailoverStorage, seconds: float) -> float:
-    """Seconds until ``storage`` counts in Redis again, with no request meanwhile."""
+def wait_until_shared(storage: FailoverStorage, seconds: float) -> None:
+    """Wait, with no request meanwhile, until ``storage`` counts in Redis again."""
     started = time.monotonic()
     while storage.degraded:
         assert time.monotonic() - started < seconds, f"still in memory after {seconds:g} s"
         time.sleep(0.05)
-    return time.monotonic() - started
 
 
 def test_a_process_with_no_limited_requests_switches_back_when_redis_returns(
