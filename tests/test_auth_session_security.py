@@ -230,7 +230,8 @@ def test_no_token_or_password_reaches_the_logs_of_a_session_lifecycle(make_app, 
     user = register(client, password=PASSWORD)
     other = login(client)
     rotated = refresh(client, user["refreshToken"]).get_json()["user"]
-    new_password = "gravelwing kappa 9931 nottheplum"
+    # Every word holds a letter past "f": a bare "9931" once matched a hex request id by chance.
+    new_password = "gravelwing kappa 9931quill nottheplum"
     body = {"user": {"password": new_password}}
     assert client.put(ME, headers=auth_header(rotated["token"]), json=body).status_code == 200
     assert refresh(client, user["refreshToken"]).status_code == 401  # reuse: a warning is logged
