@@ -16,6 +16,7 @@ from flask import Flask
 from flask_jwt_extended import decode_token
 from limits import parse
 from limits.storage import RedisStorage
+from redis._parsers import _HiredisParser
 
 from app.security import ratelimit
 from app.security.ratelimit_window import window_keys
@@ -184,3 +185,14 @@ def test_a_login_without_an_email_plans_and_counts_only_its_ip_limits(app_with, 
     windows = current_windows(redis_server)
     assert len(windows) == 2
     assert all("/ip:" in k for k in windows)
+
+
+def test_the_limiters_redis_replies_are_parsed_in_c(app_on):
+    # hiredis (requirements.txt) is picked by redis-py when it is importable; without it every
+    # reply of the per-request script call is parsed line by line in Python.
+    redis_client = ratelimit.get_limiter(app_on).storage.primary.storage
+    connection = redis_client.connection_pool.get_connection()
+    try:
+        assert isinstance(connection._parser, _HiredisParser)
+    finally:
+        redis_client.connection_pool.release(connection)
