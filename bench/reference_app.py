@@ -2,6 +2,9 @@
 
     GET /json      a small JSON object: the floor for /ping (which crosses every middleware)
     GET /select1   one pooled ``SELECT 1`` on PostgreSQL: the floor for every database route
+    GET /select1-redis  the same, then one Redis ``PING``: the floor for a route that is rate
+                   limited, since the limiter makes one Redis call per request (its cheapest
+                   possible form here: no script, no keys)
 
 The engine is built from config.py as the app builds its own (same URL, pool size, overflow,
 timeouts), one per gunicorn worker (no preload: each worker imports this), except that it keeps
@@ -13,7 +16,8 @@ of the socket (app/database.py), and the yardstick must not move with the thing 
 
 from __future__ import annotations
 
-from flask import Flask, Response, jsonify
+import redis
+from flask import Flask, Response, abort, jsonify
 from sqlalchemy import create_engine, text
 
 from config import get_config
@@ -21,6 +25,16 @@ from config import get_config
 _config = get_config()
 _options = {**_config.SQLALCHEMY_ENGINE_OPTIONS, "pool_pre_ping": True}
 engine = create_engine(_config.SQLALCHEMY_DATABASE_URI, **_options)
+# redis-py's own pool, with the app's timeouts; hiredis parses the reply, as in the app.
+redis_client = (
+    redis.Redis.from_url(
+        _config.REDIS_URL,
+        socket_timeout=_config.REDIS_SOCKET_TIMEOUT,
+        socket_connect_timeout=_config.REDIS_SOCKET_TIMEOUT,
+    )
+    if _config.REDIS_URL
+    else None
+)
 app = Flask(__name__)
 
 
@@ -33,4 +47,14 @@ def bare_json() -> Response:
 def select_one() -> Response:
     with engine.connect() as connection:
         value = connection.scalar(text("SELECT 1"))
+    return jsonify(value=value)
+
+
+@app.get("/select1-redis")
+def select_one_and_ping_redis() -> Response:
+    if redis_client is None:
+        abort(404)  # no REDIS_URL: nothing to measure
+    with engine.connect() as connection:
+        value = connection.scalar(text("SELECT 1"))
+    redis_client.ping()
     return jsonify(value=value)

@@ -46,13 +46,17 @@ def pass_table(result: dict[str, Any]) -> list[str]:
         " | met | other CPU before / during |",
         "|---|---:|---:|---:|---:|---:|---|---|---|---|",
     ]
+    names = {s.key: s.label.removeprefix("reference: ") for s in result["references"]}
     for scenario in result["references"]:
         m = summary(results, scenario.key)
+        ratio = ""
+        if scenario.reference:  # a floor measured against another floor
+            floor = summary(results, scenario.reference)
+            ratio = f"{m.rps / floor.rps:.1%} of {names[scenario.reference]}"
         rows.append(
             f"| {scenario.label} | {m.rps:.0f} | {spread(results[scenario.key])}"
-            f" | {m.p50_ms:.1f} | {m.p99_ms:.1f} | {m.errors} | | | | {busy(m)} |"
+            f" | {m.p50_ms:.1f} | {m.p99_ms:.1f} | {m.errors} | {ratio} | | | {busy(m)} |"
         )
-    names = {s.key: s.label.removeprefix("reference: ") for s in result["references"]}
     for scenario in result["plan"]:
         m, ref = summary(results, scenario.key), summary(results, scenario.reference)
         ratio = m.rps / ref.rps

@@ -85,7 +85,7 @@ def run_pass(
             plan = scenarios(data, reader, fans, opts.connections)
             if wanted is not None:
                 plan = [scenario for scenario in plan if scenario.key in wanted]
-            refs = references()
+            refs = references(settings(opts).get("RATELIMIT_ENABLED") == "true")
             by_server = {"app": app, "ref": ref}
             groups = {os.getpgrp(), *(server.process.pid for server in servers if server.process)}
             meter = CpuMeter(groups, name)

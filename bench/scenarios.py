@@ -30,12 +30,20 @@ class Scenario:
     target: float | None = None  # minimum share of the reference's req/s
 
 
-def references() -> list[Scenario]:
-    """The bare reference app's routes (bench/reference_app.py): the floors."""
-    return [
+def references(rate_limited: bool = False) -> list[Scenario]:
+    """The bare reference app's routes (bench/reference_app.py): the floors. With rate limits
+    on, also ``SELECT 1`` plus one Redis round trip, the floor of a limited route, shown as a
+    share of ``SELECT 1`` alone."""
+    floors = [
         Scenario("json", "reference: bare JSON", "ref", ["GET /json"]),
         Scenario("select1", "reference: pooled SELECT 1", "ref", ["GET /select1"]),
     ]
+    if rate_limited:
+        label = "reference: pooled SELECT 1 + one Redis PING"
+        floors.append(
+            Scenario("select1_redis", label, "ref", ["GET /select1-redis"], [], "select1")
+        )
+    return floors
 
 
 def choose_data(database_url: str, threads: int) -> dict[str, Any]:
