@@ -85,7 +85,8 @@ def run_pass(
             plan = scenarios(data, reader, fans, opts.connections)
             if wanted is not None:
                 plan = [scenario for scenario in plan if scenario.key in wanted]
-            refs = references(settings(opts).get("RATELIMIT_ENABLED") == "true")
+            limited = settings(opts).get("RATELIMIT_ENABLED", "").strip().lower()
+            refs = references(limited in {"1", "true", "yes", "on"})  # as config.py reads it
             by_server = {"app": app, "ref": ref}
             groups = {os.getpgrp(), *(server.process.pid for server in servers if server.process)}
             meter = CpuMeter(groups, name)
