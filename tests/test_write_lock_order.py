@@ -35,9 +35,9 @@ def pg_app(postgres_server_url: str) -> Iterator[Flask]:
         yield app
 
 
-def pausing_after_unlinking(app: Flask, barrier: threading.Barrier) -> Callable[[], None]:
-    """Hold each request that unlinks tags at ``barrier`` (``PAUSE`` at most); returns the
-    remover."""
+@contextlib.contextmanager
+def pausing_after_unlinking(app: Flask, barrier: threading.Barrier) -> Iterator[None]:
+    """While open, hold each request that unlinks tags at ``barrier`` (``PAUSE`` at most)."""
 
     def hold(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         if statement.lstrip().upper().startswith("DELETE FROM ARTICLE_TAGS"):
@@ -48,7 +48,10 @@ def pausing_after_unlinking(app: Flask, barrier: threading.Barrier) -> Callable[
     with app.app_context():
         engine = db.engine
     event.listen(engine, "after_cursor_execute", hold)
-    return lambda: event.remove(engine, "after_cursor_execute", hold)
+    try:
+        yield
+    finally:
+        event.remove(engine, "after_cursor_execute", hold)
 
 
 def at_once(app: Flask, requests: list[Callable[[FlaskClient], Any]]) -> list[tuple[int, Any]]:
@@ -87,14 +90,11 @@ def test_two_updates_swapping_each_other_s_tags_both_succeed(pg_app):
     first = publish(client, alice["token"], "first", ["swap-x"])
     second = publish(client, bob["token"], "second", ["swap-y"])
 
-    remove = pausing_after_unlinking(pg_app, threading.Barrier(2))
-    try:
+    with pausing_after_unlinking(pg_app, threading.Barrier(2)):
         results = at_once(
             pg_app,
             [retag(first, alice["token"], ["swap-y"]), retag(second, bob["token"], ["swap-x"])],
         )
-    finally:
-        remove()
 
     assert [status for status, _ in results] == [200, 200], results
     assert [body["article"]["tagList"] for _, body in results] == [["swap-y"], ["swap-x"]]
@@ -109,23 +109,19 @@ def test_a_favorite_is_not_held_up_by_an_update_of_the_same_article(pg_app):
     erin, fan = register(client, "lock_erin"), register(client, "lock_fan")
     slug = publish(client, erin["token"], "busy", ["busy-old"])
     barrier = threading.Barrier(2)  # the paused update and this test
-    remove = pausing_after_unlinking(pg_app, barrier)
-    try:
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            update = pool.submit(retag(slug, erin["token"], ["busy-new"]), pg_app.test_client())
-            while barrier.n_waiting == 0:  # the update holds its locks, paused
-                assert not update.done(), update.result().get_json()
-                time.sleep(0.01)
-            favorite = pool.submit(
-                lambda: pg_app.test_client().post(
-                    f"/api/articles/{slug}/favorite", headers=auth_header(fan["token"])
-                )
+    with pausing_after_unlinking(pg_app, barrier), ThreadPoolExecutor(max_workers=2) as pool:
+        update = pool.submit(retag(slug, erin["token"], ["busy-new"]), pg_app.test_client())
+        while barrier.n_waiting == 0:  # the update holds its locks, paused
+            assert not update.done(), update.result().get_json()
+            time.sleep(0.01)
+        favorite = pool.submit(
+            lambda: pg_app.test_client().post(
+                f"/api/articles/{slug}/favorite", headers=auth_header(fan["token"])
             )
-            favorited = favorite.result(timeout=PAUSE - 1)  # a TimeoutError: it waited
-            barrier.wait(timeout=PAUSE)
-            updated = update.result(timeout=10)
-    finally:
-        remove()
+        )
+        favorited = favorite.result(timeout=PAUSE - 1)  # a TimeoutError: it waited
+        barrier.wait(timeout=PAUSE)
+        updated = update.result(timeout=10)
 
     assert favorited.status_code == 200
     assert favorited.get_json()["article"]["favoritesCount"] == 1
