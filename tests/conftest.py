@@ -12,6 +12,7 @@ import contextlib
 import logging
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -263,6 +264,16 @@ def limited_app(
         return make_app("testing", **{**base, **env})
 
     return build
+
+
+def wait_until(
+    condition: Callable[[], bool], message: str, timeout: float = 30, interval: float = 0.1
+) -> None:
+    """Return once ``condition()`` holds; fail with ``message`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, message
+        time.sleep(interval)
 
 
 def assert_error(response: Any, status: int, errors: dict[str, list[str]]) -> None:

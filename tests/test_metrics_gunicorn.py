@@ -9,10 +9,8 @@ import os
 import re
 import shutil
 import signal
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
 
@@ -21,6 +19,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 
 from config import CHEAP_PASSWORD_HASHING
+from tests.conftest import wait_until
 from tests.serving import gunicorn
 
 REQUESTS = "conduit_http_requests_total"
@@ -97,13 +96,6 @@ def counted_by_each_worker(directory: Path, scratch: Path) -> dict[int, float]:
         pid: value(read_alone(directory / f"counter_{pid}.db", scratch), REQUESTS, **UNMATCHED_404)
         for pid in pids_with(directory, "counter")
     }
-
-
-def wait_until(condition: Callable[[], bool], message: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, message
-        time.sleep(0.1)
 
 
 def unmatched_total(base: str) -> float:

@@ -11,16 +11,19 @@ from __future__ import annotations
 import gzip
 import json
 import os
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import redis
 
-from tests.conftest import create_postgres_database, delete_rate_limit_keys, service_unavailable
+from tests.conftest import (
+    create_postgres_database,
+    delete_rate_limit_keys,
+    service_unavailable,
+    wait_until,
+)
 from tests.dead_upstream import DeadUpstream, dead_upstream
 from tests.http_load import Load, call
 from tests.nginx_server import Nginx, nginx, nginx_binary, self_signed_certificate
@@ -338,6 +341,7 @@ def test_nginx_never_replays_a_post_the_first_instance_received(
 # --- stopping and restarting instances under load -----------------------------------------------
 
 ARTICLE = {"article": {"title": "under load", "description": "d", "body": "b"}}
+STALLED = "the load did not get 50 more answers in 30 s"
 
 
 def start_load(proxy: Nginx, token: str, sources: str) -> Load:
@@ -349,7 +353,7 @@ def start_load(proxy: Nginx, token: str, sources: str) -> Load:
         headers={"Authorization": f"Token {token}"},
         sources=sources,
     ).start()
-    wait_until(lambda: load.count() >= 50)
+    wait_until(lambda: load.count() >= 50, STALLED, interval=0.02)
     return load
 
 
@@ -359,13 +363,6 @@ def errors_logged(proxy: Nginx) -> str:
     return "\n".join(line for line in lines if "[error]" in line)
 
 
-def wait_until(condition: Any, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
-
-
 def test_an_instance_stopped_during_a_burst_loses_no_request(proxy: Nginx, pair: Pair):
     load = start_load(proxy, register(proxy.https_port, "127.0.0.24"), "127.0.2.{}")
     stopped = pair.instances[0]
@@ -373,7 +370,8 @@ def test_an_instance_stopped_during_a_burst_loses_no_request(proxy: Nginx, pair:
     stopped.terminate()
     exit_status = stopped.wait_stopped()  # after its in-flight requests completed
     answered = load.count()
-    wait_until(lambda: load.count() >= answered + 50)  # the other one carries the load alone
+    # the other one carries the load alone
+    wait_until(lambda: load.count() >= answered + 50, STALLED, interval=0.02)
     outcomes = load.stop()
 
     assert exit_status == 0
@@ -389,7 +387,7 @@ def test_a_rolling_restart_under_load_fails_no_request(proxy: Nginx, pair: Pair)
         assert instance.wait_stopped() == 0
         # The other one alone carries the load meanwhile: for the second, the one just restarted.
         answered = load.count()
-        wait_until(lambda: load.count() >= answered + 50)  # noqa: B023
+        wait_until(lambda: load.count() >= answered + 50, STALLED, interval=0.02)  # noqa: B023
         instance.start()
         instance.wait_ready()
     outcomes = load.stop()

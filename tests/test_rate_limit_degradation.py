@@ -21,6 +21,7 @@ from flask import Flask
 
 from app.security.ratelimit import get_limiter
 from app.security.ratelimit_storage import FailoverStorage
+from tests.conftest import wait_until
 from tests.redis_process import RedisServer
 
 PREFIX = "degradation"
@@ -150,10 +151,8 @@ def test_redis_backed_limiting_resumes_when_redis_returns(build, redis_server, c
 
 def wait_until_shared(storage: FailoverStorage, seconds: float) -> None:
     """Wait, with no request meanwhile, until ``storage`` counts in Redis again."""
-    started = time.monotonic()
-    while storage.degraded:
-        assert time.monotonic() - started < seconds, f"still in memory after {seconds:g} s"
-        time.sleep(0.05)
+    message = f"still in memory after {seconds:g} s"
+    wait_until(lambda: not storage.degraded, message, timeout=seconds, interval=0.05)
 
 
 def test_a_process_with_no_limited_requests_switches_back_when_redis_returns(
