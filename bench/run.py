@@ -54,6 +54,7 @@ from bench.scenarios import (
     sanity_check,
     scenarios,
 )
+from config import get_config
 
 
 def run_pass(
@@ -85,8 +86,7 @@ def run_pass(
             plan = scenarios(data, reader, fans, opts.connections)
             if wanted is not None:
                 plan = [scenario for scenario in plan if scenario.key in wanted]
-            limited = settings(opts).get("RATELIMIT_ENABLED", "").strip().lower()
-            refs = references(limited in {"1", "true", "yes", "on"})  # as config.py reads it
+            refs = references(get_config(environ=env).RATELIMIT_ENABLED)  # as the servers read it
             by_server = {"app": app, "ref": ref}
             groups = {os.getpgrp(), *(server.process.pid for server in servers if server.process)}
             meter = CpuMeter(groups, name)
